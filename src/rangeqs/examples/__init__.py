@@ -1,0 +1,1 @@
+"""Runnable examples that ship with rangeqs (the GroupHash case lives here)."""

@@ -1,0 +1,1 @@
+"""The GroupHash case: Sentry's Seer deletion task, its slow query and its fix."""

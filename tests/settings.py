@@ -1,0 +1,74 @@
+"""Settings for the test suite: one database per pytest run.
+
+``RANGEQS_TEST_DATABASE`` picks which; ``python -m tests`` runs pytest once
+for each name in ``RANGEQS_TEST_DATABASES``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+TEST_DATABASE_NAMES = ("sqlite", "postgresql18", "postgresql15", "mariadb")
+
+RANGEQS_TEST_DATABASE = os.environ.get("RANGEQS_TEST_DATABASE", "sqlite")
+if RANGEQS_TEST_DATABASE not in TEST_DATABASE_NAMES:
+    raise ValueError(
+        f"RANGEQS_TEST_DATABASE={RANGEQS_TEST_DATABASE!r} is not a test database: "
+        f"use one of {', '.join(TEST_DATABASE_NAMES)}."
+    )
+
+# Several developers (and CI) may share one PostgreSQL 15 / MariaDB server;
+# a per-process name keeps their test databases apart.
+_TEST_NAME = f"test_rangeqs_{os.getpid()}"
+
+_DATABASES: dict[str, dict[str, Any]] = {
+    "sqlite": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": ":memory:",
+    },
+    # HOST and PORT are filled in by the session fixture that starts the
+    # embedded server (tests/conftest.py).
+    "postgresql18": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "postgres",
+        "USER": "postgres",
+        "HOST": "",
+        "PORT": "",
+        "TEST": {"NAME": _TEST_NAME},
+    },
+    "postgresql15": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "postgres",
+        "USER": "postgres",
+        "HOST": os.environ.get("RANGEQS_PG15_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("RANGEQS_PG15_PORT", "5432"),
+        "TEST": {"NAME": _TEST_NAME},
+    },
+    "mariadb": {
+        "ENGINE": "django.db.backends.mysql",
+        "NAME": "test",
+        "USER": "root",
+        "PASSWORD": "",
+        "HOST": os.environ.get("RANGEQS_MARIADB_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("RANGEQS_MARIADB_PORT", "3306"),
+        "OPTIONS": {"charset": "utf8mb4"},
+        "TEST": {"NAME": _TEST_NAME, "CHARSET": "utf8mb4"},
+    },
+}
+
+DATABASES = {"default": _DATABASES[RANGEQS_TEST_DATABASE]}
+
+SECRET_KEY = "rangeqs-test-suite"
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "rangeqs",
+    "rangeqs.examples.grouphash",
+    "tests.testapp",
+]
+
+LOGGING_CONFIG = None
