@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "rangeqs",
     "rangeqs.examples.grouphash",
     "tests.testapp",
+    "tests.opsapp",
 ]
 
 LOGGING_CONFIG = None
