@@ -7,6 +7,7 @@ for each name in ``RANGEQS_TEST_DATABASES``.
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from typing import Any
 
 TEST_DATABASE_NAMES = ("sqlite", "postgresql18", "postgresql15", "mariadb")
@@ -71,5 +72,13 @@ INSTALLED_APPS = [
     "tests.testapp",
     "tests.opsapp",
 ]
+
+# Django 6.0+ ships django.tasks; on 5.2 the django-tasks backport stands in.
+_TASKS_PACKAGE = "django.tasks" if find_spec("django.tasks") else "django_tasks"
+if _TASKS_PACKAGE == "django_tasks":
+    INSTALLED_APPS.append("django_tasks")
+TASKS = {
+    "default": {"BACKEND": f"{_TASKS_PACKAGE}.backends.immediate.ImmediateBackend"}
+}
 
 LOGGING_CONFIG = None
