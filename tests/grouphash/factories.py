@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import factory
+from factory.declarations import SelfAttribute, Sequence, SubFactory
+from factory.django import DjangoModelFactory
 
 from rangeqs.examples.grouphash.models import Group, GroupHash, Project
 
 
-class ProjectFactory(factory.django.DjangoModelFactory):  # type: ignore[misc]
+class ProjectFactory(DjangoModelFactory[Project]):
     class Meta:
         model = Project
 
-    slug = factory.Sequence(lambda n: f"project-{n}")
-    name = factory.Sequence(lambda n: f"Project {n}")
+    slug = Sequence(lambda n: f"project-{n}")  # type: ignore[no-untyped-call]
+    name = Sequence(lambda n: f"Project {n}")  # type: ignore[no-untyped-call]
 
 
-class GroupFactory(factory.django.DjangoModelFactory):  # type: ignore[misc]
+class GroupFactory(DjangoModelFactory[Group]):
     class Meta:
         model = Group
 
-    project = factory.SubFactory(ProjectFactory)
+    project = SubFactory(ProjectFactory)  # type: ignore[no-untyped-call]
 
 
-class GroupHashFactory(factory.django.DjangoModelFactory):  # type: ignore[misc]
+class GroupHashFactory(DjangoModelFactory[GroupHash]):
     class Meta:
         model = GroupHash
 
-    group = factory.SubFactory(GroupFactory)
+    group = SubFactory(GroupFactory)  # type: ignore[no-untyped-call]
     # A hash row belongs to its group's project, as in Sentry.
-    project = factory.SelfAttribute("group.project")
-    hash = factory.Sequence(lambda n: f"{n:032x}")
+    project = SelfAttribute("group.project")  # type: ignore[no-untyped-call]
+    hash = Sequence(lambda n: f"{n:032x}")  # type: ignore[no-untyped-call]

@@ -45,6 +45,11 @@ class GroupHash(models.Model):
     class Meta:
         db_table = "sentry_grouphash"
         unique_together = (("project", "hash"),)
+        # Option 1 of the seed, added by migration 0002 (concurrently, after
+        # deployment). The alternative migrations build Option 2 instead.
+        indexes = [
+            models.Index(fields=["group", "id"], name="sentry_grouphash_group_id_idx")
+        ]
 
     def __str__(self) -> str:
         return self.hash
