@@ -1,3 +1,80 @@
+"""Models for the core wrapper's tests (tests/core/)."""
+
 from __future__ import annotations
 
-__all__: list[str] = []
+from django.db import models
+from django.db.models.functions import Lower
+
+__all__ = ["Entry", "Owner", "TypedKey", "Uniqueness"]
+
+
+class Owner(models.Model):
+    name = models.CharField(max_length=20, default="")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Entry(models.Model):
+    """Rows for the property tests: small, duplicate-prone, nullable keys."""
+
+    a = models.IntegerField(null=True)
+    b = models.IntegerField(default=0)
+    c = models.IntegerField(null=True)
+    word = models.CharField(max_length=10, default="")
+    owner = models.ForeignKey(Owner, on_delete=models.CASCADE, null=True)
+
+    class Meta:
+        # The wrapper replaces a model's default ordering.
+        ordering = ["-b"]
+
+    def __str__(self) -> str:
+        return f"Entry {self.pk}"
+
+
+class TypedKey(models.Model):
+    """One column per key type a cursor must carry."""
+
+    number = models.IntegerField(null=True)
+    # NULL text keys are part of what the cursor must carry.
+    text = models.CharField(max_length=20, null=True)  # noqa: DJ001
+    flag = models.BooleanField(null=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=4, null=True)
+    token = models.UUIDField(null=True)
+    day = models.DateField(null=True)
+    moment = models.DateTimeField(null=True)
+    ratio = models.FloatField(null=True)
+    blob = models.BinaryField(null=True)
+
+    def __str__(self) -> str:
+        return f"TypedKey {self.pk}"
+
+
+class Uniqueness(models.Model):
+    """Every way a set of columns can, or cannot, be unique."""
+
+    slug = models.CharField(max_length=20, unique=True)
+    # Unique but nullable: several rows may hold NULL, so it is not a unique key.
+    maybe = models.CharField(max_length=20, unique=True, null=True)  # noqa: DJ001
+    x = models.IntegerField(default=0)
+    y = models.IntegerField(default=0)
+    p = models.IntegerField(default=0)
+    q = models.IntegerField(default=0)
+    r = models.IntegerField(null=True)
+    s = models.IntegerField(default=0)
+    t = models.IntegerField(default=0)
+    plain = models.IntegerField(default=0)
+
+    class Meta:
+        unique_together = [("p", "q")]
+        constraints = [
+            models.UniqueConstraint(fields=["x", "y"], name="uniqueness_x_y"),
+            models.UniqueConstraint(fields=["y", "r"], name="uniqueness_y_r"),
+            models.UniqueConstraint(
+                fields=["s"], condition=models.Q(t=0), name="uniqueness_s_if_t"
+            ),
+            models.UniqueConstraint(Lower("slug"), "t", name="uniqueness_lower_slug"),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug

@@ -1,0 +1,9 @@
+"""Plans: how the wrapper fetches each page (see ``rangeqs._plans.base``)."""
+
+from __future__ import annotations
+
+from rangeqs._plans.base import Plan
+from rangeqs._plans.plain import PlainPlan
+from rangeqs._plans.select import PLAN_NAMES, PlanName, select_plan
+
+__all__ = ["PLAN_NAMES", "PlainPlan", "Plan", "PlanName", "select_plan"]

@@ -1,0 +1,71 @@
+"""The page-fetching protocol every plan follows.
+
+The wrapper splits the key order into phases (one per NULL pattern of the
+leading nullable keys, see ``rangeqs._keyset.split_phases``) and builds one
+plan object per phase with :meth:`Plan.__init__`:
+
+``queryset``
+    The caller's queryset restricted to that phase: the caller's filters
+    plus the phase's ``IS NULL`` / ``IS NOT NULL`` filters and the
+    ``min_id`` bound, ordering cleared, and, for rows whose keys are not
+    readable, the key columns appended as annotations. Fetch the rows from
+    this queryset (or querysets derived from it) and return them as they
+    come: the wrapper splits them into the caller's row and its keys.
+``keys``
+    The ordered keys of the phase (:class:`rangeqs._keys.Key`: ``name`` is
+    the column's attname, ``descending`` the direction). The first key is
+    NOT NULL in every row of the phase; later keys may be NULL.
+
+:meth:`Plan.fetch_page` returns the rows strictly after a position, in key
+order, at most ``size`` of them. A position is the tuple of one row's key
+values for ``keys`` (or None for the start of the phase). Every plan must
+honour the same position semantics, so that a cursor made under one plan
+resumes under another: "after" means after in the order that
+``queryset.order_by(*(key.ordering for key in keys))`` gives on this
+database, NULLs included. ``rangeqs._keyset.after`` builds that condition.
+
+Fewer than ``size`` rows means the phase is exhausted: the wrapper moves on
+to the next phase without asking again. A plan counts each statement it
+executes in :attr:`Plan.queries`; the wrapper reports the total as
+``wrapper.queries``. Retrying on ``OperationalError`` is the wrapper's job:
+it calls ``fetch_page`` again with the same arguments. ``fetch_page`` is
+synchronous; async iteration runs it through
+``asgiref.sync.sync_to_async``, as Django's own async ORM does.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from django.db.models import QuerySet
+
+    from rangeqs._keys import Key
+
+
+class Plan(ABC):
+    """Fetches the pages of one phase."""
+
+    #: The name callers pass as ``plan=`` and read back from ``wrapper.plan``.
+    name: ClassVar[str]
+
+    def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
+        self.queryset = queryset
+        self.keys = tuple(keys)
+        self.queries = 0
+
+    @abstractmethod
+    def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
+        """At most ``size`` rows strictly after ``after``, in key order."""
+
+    def ordered(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
+        """``queryset`` in the key order of this phase."""
+        return queryset.order_by(*(key.ordering for key in self.keys))
+
+    def run(self, queryset: QuerySet[Any, Any]) -> list[Any]:
+        """Evaluate one statement and count it."""
+        self.queries += 1
+        return list(queryset)
