@@ -213,7 +213,10 @@ class RangeQuerySetWrapper(Generic[_Row]):
             # database orders them: the phases before its values are out.
             bounded = next(i for i, phase in enumerate(phases) if not phase.null_keys)
         never_null = columns_never_null(self.queryset)
-        base = self._reader.prepare(self.queryset.order_by())
+        unsliced = self.queryset.all()
+        # The slice became ``limit``; each page sets its own.
+        unsliced.query.clear_limits()
+        base = self._reader.prepare(unsliced.order_by())
         steps: list[_PhaseStart] = []
         for index, phase in enumerate(phases):
             if index < max(first, bounded):

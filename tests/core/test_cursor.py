@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from typing import Any
+
+import pytest
+from django.core import signing
+
+from rangeqs import InvalidQuerySetError, RangeQuerySetWrapper
+from tests.core.factories import EntryFactory, TypedKeyFactory
+from tests.testapp.models import Entry, Owner, TypedKey
+
+pytestmark = pytest.mark.django_db
+
+INVALID_TOKEN = (
+    "The cursor token is invalid, altered, or made for another model or ordering: "
+    "pass a token read from wrapper.cursor of a wrapper with the same model and "
+    "order_by."
+)
+
+
+def test_cursor_is_none_before_the_first_row() -> None:
+    assert RangeQuerySetWrapper(Entry.objects.all()).cursor is None
+
+
+def test_resumes_strictly_after_the_cursor() -> None:
+    entries = EntryFactory.create_batch(7)
+    first = RangeQuerySetWrapper(Entry.objects.all(), step=2)
+    iterator = iter(first)
+    seen = [next(iterator).pk for _ in range(3)]
+    token = first.cursor
+    assert token is not None
+    rest = [
+        e.pk for e in RangeQuerySetWrapper(Entry.objects.all(), step=2, after=token)
+    ]
+    assert seen + rest == [e.pk for e in entries]
+
+
+def test_cursor_names_the_last_row_of_a_batch() -> None:
+    entries = EntryFactory.create_batch(5)
+    wrapper = RangeQuerySetWrapper(Entry.objects.all(), step=2)
+    first_batch = next(iter(wrapper.batches()))
+    assert [e.pk for e in first_batch] == [e.pk for e in entries[:2]]
+    resumed = RangeQuerySetWrapper(Entry.objects.all(), after=wrapper.cursor)
+    assert [e.pk for e in resumed] == [e.pk for e in entries[2:]]
+
+
+def test_resumed_wrapper_reports_its_start_as_cursor() -> None:
+    EntryFactory.create_batch(2)
+    wrapper = RangeQuerySetWrapper(Entry.objects.all())
+    list(wrapper)
+    resumed = RangeQuerySetWrapper(Entry.objects.all(), after=wrapper.cursor)
+    assert resumed.cursor == wrapper.cursor
+    assert list(resumed) == []
+
+
+@pytest.mark.parametrize("stop_after", [1, 2, 3, 4, 5])
+def test_resumes_across_null_phases(stop_after: int) -> None:
+    entries = [
+        EntryFactory(a=a, b=b)
+        for a, b in [(None, 1), (2, 0), (None, 0), (1, 1), (2, 1)]
+    ]
+    order = ("a", "b", "id")
+    wrapper = RangeQuerySetWrapper(Entry.objects.all(), step=2, order_by=order)
+    full = [e.pk for e in wrapper]
+    assert sorted(full) == sorted(e.pk for e in entries)
+    partial = RangeQuerySetWrapper(Entry.objects.all(), step=2, order_by=order)
+    iterator = iter(partial)
+    head = [next(iterator).pk for _ in range(stop_after)]
+    tail = [
+        e.pk
+        for e in RangeQuerySetWrapper(
+            Entry.objects.all(), step=2, order_by=order, after=partial.cursor
+        )
+    ]
+    assert head + tail == full
+
+
+def test_resumes_after_a_position_in_a_phase_the_filter_skips(vendor: str) -> None:
+    owner = Owner.objects.create()
+    orphan, owned = EntryFactory(owner=None), EntryFactory(owner=owner)
+    order = ("owner_id", "id")
+    everything = RangeQuerySetWrapper(
+        Entry.objects.filter(pk=orphan.pk), order_by=order
+    )
+    list(everything)
+    only_owned = Entry.objects.filter(owner_id__in=[owner.pk])
+    resumed = RangeQuerySetWrapper(only_owned, order_by=order, after=everything.cursor)
+    # NULL sorts after every owner on PostgreSQL, before them elsewhere.
+    assert [e.pk for e in resumed] == ([] if vendor == "postgresql" else [owned.pk])
+
+
+def test_tampered_token_is_refused() -> None:
+    EntryFactory.create_batch(2)
+    wrapper = RangeQuerySetWrapper(Entry.objects.all())
+    next(iter(wrapper))
+    token = wrapper.cursor
+    assert token is not None
+    tampered = token.replace(token[2], "A" if token[2] != "A" else "B", 1)
+    with pytest.raises(InvalidQuerySetError, match=f"^{INVALID_TOKEN}$"):
+        RangeQuerySetWrapper(Entry.objects.all(), after=tampered)
+
+
+def test_token_of_another_ordering_is_refused() -> None:
+    EntryFactory.create_batch(2)
+    wrapper = RangeQuerySetWrapper(Entry.objects.all())
+    next(iter(wrapper))
+    with pytest.raises(InvalidQuerySetError, match=f"^{INVALID_TOKEN}$"):
+        RangeQuerySetWrapper(Entry.objects.all(), order_by="-id", after=wrapper.cursor)
+
+
+def test_token_of_another_model_is_refused() -> None:
+    EntryFactory.create_batch(2)
+    wrapper = RangeQuerySetWrapper(Entry.objects.all())
+    next(iter(wrapper))
+    with pytest.raises(InvalidQuerySetError, match=f"^{INVALID_TOKEN}$"):
+        RangeQuerySetWrapper(Owner.objects.all(), after=wrapper.cursor)
+
+
+def test_token_signed_elsewhere_is_refused() -> None:
+    forged = signing.dumps([["i", 1]], salt="something else")
+    with pytest.raises(InvalidQuerySetError, match=f"^{INVALID_TOKEN}$"):
+        RangeQuerySetWrapper(Entry.objects.all(), after=forged)
+
+
+def test_token_is_url_safe() -> None:
+    TypedKeyFactory(text="a/b+c d?e&f=g")
+    wrapper = RangeQuerySetWrapper(
+        TypedKey.objects.filter(text__isnull=False),
+        order_by="text",
+        override_unique_safety_check=True,
+    )
+    next(iter(wrapper))
+    token = wrapper.cursor
+    assert token is not None
+    assert set(token) <= set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:"
+    )
+
+
+AWARE = datetime.datetime(2024, 2, 29, 23, 59, 58, 123456, tzinfo=datetime.timezone.utc)
+
+TYPED_VALUES: list[tuple[str, Any]] = [
+    ("number", -(2**31)),
+    ("text", "Ünïcode ✓"),
+    ("flag", True),
+    ("flag", False),
+    ("amount", decimal.Decimal("12345678.0001")),
+    ("token", uuid.UUID("12345678-1234-5678-1234-567812345678")),
+    ("day", datetime.date(1999, 12, 31)),
+    ("moment", AWARE),
+    ("ratio", 0.1),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), TYPED_VALUES)
+def test_key_values_round_trip_through_the_cursor_exactly(
+    field: str, value: Any, vendor: str
+) -> None:
+    row = TypedKeyFactory(**{field: value})
+    null_row = TypedKeyFactory()
+    wrapper = RangeQuerySetWrapper(
+        TypedKey.objects.filter(pk=row.pk),
+        order_by=field,
+        override_unique_safety_check=True,
+    )
+    list(wrapper)
+    resumed = RangeQuerySetWrapper(
+        TypedKey.objects.all(),
+        order_by=field,
+        override_unique_safety_check=True,
+        after=wrapper.cursor,
+    )
+    assert resumed._start == (value, row.pk)
+    assert type(resumed._start[0]) is type(value)
+    # Only the NULL row can follow the greatest value, where NULLs sort last.
+    expected = [null_row.pk] if vendor == "postgresql" else []
+    assert [r.pk for r in resumed] == expected
+
+
+def test_naive_datetime_and_none_round_trip(settings: Any) -> None:
+    settings.USE_TZ = False
+    naive = datetime.datetime(2024, 1, 2, 3, 4, 5, 678901)
+    first = TypedKeyFactory(moment=naive)
+    TypedKeyFactory(moment=None)
+    wrapper = RangeQuerySetWrapper(TypedKey.objects.all(), order_by=("moment", "id"))
+    positions = {}
+    for row in wrapper:
+        positions[row.pk] = RangeQuerySetWrapper(
+            TypedKey.objects.all(), order_by=("moment", "id"), after=wrapper.cursor
+        )._start
+    assert positions[first.pk] == (naive, first.pk)
+    assert positions[first.pk][0].tzinfo is None
+    assert [value for value, _ in positions.values() if value is None] == [None]
