@@ -114,6 +114,9 @@ def columns_never_null(queryset: QuerySet[Any, Any]) -> set[str]:
     the WHERE clause, such as ``group_id__in=[...]`` or ``a__isnull=False``.
     """
     query = queryset.query
+    # The first alias is the model's table (Query.base_table would cache None
+    # on a query without aliases and break it).
+    base_alias = next(iter(query.alias_map), None)
     found: set[str] = set()
     pending: list[Any] = [query.where]
     while pending:
@@ -123,7 +126,7 @@ def columns_never_null(queryset: QuerySet[Any, Any]) -> set[str]:
                 pending.extend(node.children)
             continue
         lhs = getattr(node, "lhs", None)
-        if not isinstance(lhs, Col) or lhs.alias != query.base_table:
+        if not isinstance(lhs, Col) or lhs.alias != base_alias:
             continue
         rejects_null = isinstance(node, _NULL_REJECTING) or (
             isinstance(node, IsNull) and node.rhs is False

@@ -123,7 +123,9 @@ class RangeQuerySetWrapper(Generic[_Row]):
         self.keys: tuple[Key, ...] = keys
         #: The keys in use, ``-`` for descending, pk tie-breaker included.
         self.order_by: tuple[str, ...] = tuple(key.ordering for key in keys)
-        self._plan_class = select_plan(plan, queryset, keys)
+        # Inspecting a query can cache state on it (Query.base_table): the
+        # plan chooser and the advisor get copies, the caller's stays intact.
+        self._plan_class = select_plan(plan, queryset.all(), keys)
         #: The name of the plan that fetches the pages.
         self.plan: str = self._plan_class.name
         #: Statements executed so far, retries included.
@@ -145,7 +147,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
             # The advisor imports the schema tooling only when it is asked for.
             from rangeqs.advisor import check_index as advise  # noqa: PLC0415
 
-            advise(self.queryset, order_by=self.order_by, mode=check_index)
+            advise(self.queryset.all(), order_by=self.order_by, mode=check_index)
 
     @property
     def cursor(self) -> str | None:
