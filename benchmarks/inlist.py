@@ -1,0 +1,299 @@
+"""Issue 4's goals on a GroupHash-shaped table (findings section 1).
+
+Every strategy walks ``group_id IN (100 groups)`` of one target set; ratios
+are taken against Django's ``iterator()`` (one server-side cursor, the
+streaming limit) measured in the same run. Targets: partition within 2x of
+``iterator()`` at step 100 and 1.5x at step 1000 on both sets; merge at least
+5x faster than plain on the sparse set.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from benchmarks.catalog import BASELINE
+from benchmarks.datagen import DENSE_GROUPS, SPARSE_GROUPS, load_grouphashes
+from benchmarks.measure import explain_page, page_queries, timed_pass
+from benchmarks.models import BenchGroupHash
+from benchmarks.report import Table, Target, format_ratio, format_seconds
+from benchmarks.result import BenchmarkResult
+from benchmarks.schema import prepared_table
+from rangeqs import RangeQuerySetWrapper
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models import QuerySet
+
+    from benchmarks.measure import PassResult
+
+__all__ = ["InListOptions", "run_inlist"]
+
+GROUPS = {"dense": DENSE_GROUPS, "sparse": SPARSE_GROUPS}
+
+PARTITION_LIMITS = {100: 2.0, 1000: 1.5}
+MIN_MERGE_SPEEDUP = 5.0
+
+Rows: TypeAlias = "Callable[[QuerySet[BenchGroupHash], int], Iterator[object]]"
+
+
+def _iterator(queryset: QuerySet[BenchGroupHash], step: int) -> Iterator[object]:
+    return queryset.iterator(chunk_size=step)
+
+
+def _wrapper(**options: Any) -> Rows:
+    def rows(queryset: QuerySet[BenchGroupHash], step: int) -> Iterator[object]:
+        return iter(RangeQuerySetWrapper(queryset, step=step, **options))
+
+    return rows
+
+
+def _chunkator(queryset: QuerySet[BenchGroupHash], step: int) -> Iterator[object]:
+    # Optional, untyped, and installed only in the benchmark environment.
+    chunkator: Callable[..., Iterator[object]] = importlib.import_module(
+        "chunkator"
+    ).chunkator
+    return chunkator(queryset, step)
+
+
+def _keyset_pagination_plus(
+    queryset: QuerySet[BenchGroupHash], step: int
+) -> Iterator[object]:
+    # Its best expression of the query: the (group_id, id) order the index
+    # serves; by id alone it would send the plain plan's query.
+    paginator_class = importlib.import_module(
+        "keyset_pagination.paginator"
+    ).KeysetPaginator
+    paginator = paginator_class(queryset.order_by("group_id", "id"), step)
+    page = paginator.page(1)
+    while True:
+        yield from page.object_list
+        if not page.has_next():
+            return
+        page = paginator.page(page.next_page_number())
+
+
+STRATEGIES: dict[str, tuple[str, Rows]] = {
+    BASELINE: ("QuerySet.iterator(chunk_size=step)", _iterator),
+    "plain": ('plan="plain", order_by="id"', _wrapper(plan="plain")),
+    "merge": ('plan="merge", order_by="id"', _wrapper(plan="merge")),
+    "partition": (
+        'plan="partition", order_by=("group_id", "id")',
+        _wrapper(plan="partition", order_by=("group_id", "id")),
+    ),
+    "auto": ('plan="auto" (default), order_by="id"', _wrapper()),
+    "chunkator": ("chunkator(queryset, step)", _chunkator),
+    "keyset-pagination-plus": (
+        'KeysetPaginator, order_by("group_id", "id")',
+        _keyset_pagination_plus,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class InListOptions:
+    rows: int = 5_000_000
+    steps: tuple[int, ...] = (100, 1000)
+    sets: tuple[str, ...] = ("dense", "sparse")
+    strategies: tuple[str, ...] = tuple(STRATEGIES)
+    max_seconds: float | None = None
+    keep: bool = False
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    result: PassResult | None
+    buffers: str = ""
+    sorts: str = ""
+    error: str = ""
+
+
+def run_inlist(
+    connection: BaseDatabaseWrapper,
+    options: InListOptions,
+    *,
+    progress: Callable[[str], None] = lambda message: None,
+) -> BenchmarkResult:
+    progress(f"inlist: preparing {options.rows:,} rows")
+    with prepared_table(
+        connection,
+        BenchGroupHash,
+        rows=options.rows,
+        load=load_grouphashes,
+        keep=options.keep,
+    ):
+        tables = []
+        outcomes: dict[tuple[str, int, str], _Outcome] = {}
+        for set_name in options.sets:
+            queryset = BenchGroupHash.objects.filter(group_id__in=GROUPS[set_name])
+            expected = queryset.count()
+            table = Table(
+                f"{set_name} set: {expected:,} rows in {len(GROUPS[set_name])} groups "
+                f"of {options.rows:,}",
+                [
+                    "step",
+                    "strategy",
+                    "rows",
+                    "queries",
+                    "time",
+                    "rows/s",
+                    "vs iterator()",
+                    "buffers/page start, mid, end",
+                    "sort",
+                ],
+            )
+            for step in options.steps:
+                for name in options.strategies:
+                    progress(f"inlist: {set_name}, step {step}, {name}")
+                    outcome = _run_strategy(connection, name, queryset, step, options)
+                    outcomes[set_name, step, name] = outcome
+                    table.rows.append(
+                        _row(
+                            step,
+                            name,
+                            outcome,
+                            outcomes.get((set_name, step, BASELINE)),
+                        )
+                    )
+                    if (
+                        outcome.result is not None
+                        and outcome.result.complete
+                        and outcome.result.rows != expected
+                    ):
+                        table.notes.append(
+                            f"- **{name} at step {step} yielded "
+                            f"{outcome.result.rows:,} rows of {expected:,}.**"
+                        )
+            table.notes += _notes(set_name, outcomes)
+            tables.append(table)
+        legend = Table("Strategies", ["strategy", "what runs"])
+        legend.rows += [[name, STRATEGIES[name][0]] for name in options.strategies]
+        legend.notes.append(
+            "`vs iterator()`: rows/s of `iterator()` divided by the strategy's "
+            "(how many times slower). Buffers: shared hit + read from "
+            "`EXPLAIN (ANALYZE, BUFFERS)` of the first, middle and last page query "
+            "(for `iterator()`, its one query's total divided by the pages of "
+            "`step` rows). `partial`: stopped by --max-seconds; its rate is over "
+            "the rows it reached."
+        )
+        return BenchmarkResult([legend, *tables], _targets(options, outcomes))
+
+
+def _run_strategy(
+    connection: BaseDatabaseWrapper,
+    name: str,
+    queryset: QuerySet[BenchGroupHash],
+    step: int,
+    options: InListOptions,
+) -> _Outcome:
+    make_rows = STRATEGIES[name][1]
+    try:
+        result = timed_pass(
+            connection,
+            lambda: make_rows(queryset, step),
+            max_seconds=options.max_seconds,
+        )
+    except ImportError as exc:
+        return _Outcome(None, error=f"not installed ({exc.name})")
+    except Exception as exc:
+        # One strategy that cannot run (a plan not built yet, a tool that
+        # cannot express the query) should not cost the others their run.
+        return _Outcome(None, error=f"{type(exc).__name__}: {exc}")
+    if name == BASELINE:
+        plan = explain_page(connection, result.queries[0])
+        page_count = max(1, math.ceil(result.rows / step))
+        return _Outcome(
+            result, f"{plan.buffers / page_count:,.0f} (1 query)", _yes(plan.sorts)
+        )
+    pages = page_queries(result)
+    if not pages:
+        return _Outcome(result, error="no page returned rows")
+    samples = [pages[0], pages[len(pages) // 2], pages[-1]]
+    plans = [explain_page(connection, query) for query in samples]
+    return _Outcome(
+        result,
+        ", ".join(f"{plan.buffers:,}" for plan in plans),
+        _yes(any(plan.sorts for plan in plans)),
+    )
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _row(
+    step: int, name: str, outcome: _Outcome, baseline: _Outcome | None
+) -> list[str]:
+    result = outcome.result
+    if result is None:
+        return [str(step), name, "not run (below)", "", "", "", "", "", ""]
+    partial = "" if result.complete else " (partial)"
+    return [
+        str(step),
+        name,
+        f"{result.rows:,}{partial}",
+        f"{len(result.queries):,}",
+        format_seconds(result.seconds),
+        f"{result.rows_per_second:,.0f}",
+        format_ratio(_slowdown(baseline, outcome)),
+        outcome.buffers,
+        outcome.sorts,
+    ]
+
+
+def _slowdown(faster: _Outcome | None, slower: _Outcome | None) -> float | None:
+    """How many times slower ``slower`` ran than ``faster``, by rows/s."""
+    if (
+        faster is None
+        or slower is None
+        or faster.result is None
+        or slower.result is None
+    ):
+        return None
+    return faster.result.rows_per_second / slower.result.rows_per_second
+
+
+def _notes(set_name: str, outcomes: dict[tuple[str, int, str], _Outcome]) -> list[str]:
+    return [
+        f"- step {step}, {name}: {outcome.error}"
+        for (outcome_set, step, name), outcome in outcomes.items()
+        if outcome_set == set_name and outcome.error
+    ]
+
+
+def _targets(
+    options: InListOptions, outcomes: dict[tuple[str, int, str], _Outcome]
+) -> list[Target]:
+    targets = []
+    for step, limit in PARTITION_LIMITS.items():
+        if step not in options.steps:
+            continue
+        for set_name in options.sets:
+            if {BASELINE, "partition"} <= set(options.strategies):
+                targets.append(
+                    Target(
+                        f"{set_name}, step {step}: partition / iterator() time",
+                        _slowdown(
+                            outcomes[set_name, step, BASELINE],
+                            outcomes[set_name, step, "partition"],
+                        ),
+                        limit,
+                    )
+                )
+    if "sparse" in options.sets and {"plain", "merge"} <= set(options.strategies):
+        targets += [
+            Target(
+                f"sparse, step {step}: plain / merge time",
+                _slowdown(
+                    outcomes["sparse", step, "merge"], outcomes["sparse", step, "plain"]
+                ),
+                MIN_MERGE_SPEEDUP,
+                at_most=False,
+            )
+            for step in options.steps
+        ]
+    return targets

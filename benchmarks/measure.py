@@ -1,0 +1,150 @@
+"""Timing, query recording, peak memory, and shared buffers from EXPLAIN."""
+
+from __future__ import annotations
+
+import json
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
+
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+__all__ = [
+    "PagePlan",
+    "PassResult",
+    "RecordedQuery",
+    "explain_page",
+    "page_queries",
+    "peak_memory",
+    "timed_pass",
+]
+
+# How often (in rows) a pass looks at the clock for --max-seconds: rarely
+# enough to cost nothing, often enough to stop within a page or two.
+_CLOCK_EVERY_ROWS = 100
+
+
+@dataclass(frozen=True)
+class RecordedQuery:
+    sql: str
+    params: Any
+    # Rows the statement returned; -1 where the driver cannot tell (a
+    # server-side cursor's DECLARE).
+    rowcount: int
+
+
+@dataclass
+class _QueryRecorder:
+    queries: list[RecordedQuery] = field(default_factory=list)
+
+    def __call__(
+        self,
+        execute: Callable[..., Any],
+        sql: str,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
+        result = execute(sql, params, many, context)
+        self.queries.append(RecordedQuery(sql, params, context["cursor"].rowcount))
+        return result
+
+
+@dataclass(frozen=True)
+class PassResult:
+    rows: int
+    seconds: float
+    queries: list[RecordedQuery]
+    # False when --max-seconds stopped the pass before the last row.
+    complete: bool
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("inf")
+
+
+def timed_pass(
+    connection: BaseDatabaseWrapper,
+    make_rows: Callable[[], Iterator[object]],
+    *,
+    max_seconds: float | None = None,
+) -> PassResult:
+    """Iterate every row ``make_rows()`` yields, as a task would, and time it.
+
+    Building the iterator is inside the timing: a strategy that runs queries
+    up front pays for them.
+    """
+    recorder = _QueryRecorder()
+    rows = 0
+    complete = True
+    with connection.execute_wrapper(recorder):
+        start = time.perf_counter()
+        iterator = make_rows()
+        try:
+            for _ in iterator:
+                rows += 1
+                if (
+                    max_seconds is not None
+                    and rows % _CLOCK_EVERY_ROWS == 0
+                    and time.perf_counter() - start > max_seconds
+                ):
+                    complete = False
+                    break
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+        seconds = time.perf_counter() - start
+    return PassResult(rows, seconds, recorder.queries, complete)
+
+
+def peak_memory(make_rows: Callable[[], Iterator[object]]) -> int:
+    """Peak bytes Python allocated while iterating (a separate, untimed pass:
+    tracemalloc slows every allocation)."""
+    tracemalloc.start()
+    try:
+        for _ in make_rows():
+            pass
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def page_queries(result: PassResult) -> list[RecordedQuery]:
+    """The queries that returned rows: one per page for a keyset strategy
+    (the empty query that detects the end is not a page)."""
+    return [query for query in result.queries if query.rowcount > 0]
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    # Shared buffers hit plus read while executing (planning excluded).
+    buffers: int
+    sorts: bool
+
+
+def explain_page(connection: BaseDatabaseWrapper, query: RecordedQuery) -> PagePlan:
+    """Run ``query`` again under ``EXPLAIN (ANALYZE, BUFFERS)``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {query.sql}", query.params
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    document = json.loads(row[0]) if isinstance(row[0], str) else row[0]
+    plan = document[0]["Plan"]
+    return PagePlan(
+        buffers=plan["Shared Hit Blocks"] + plan["Shared Read Blocks"],
+        sorts=_has_sort(plan),
+    )
+
+
+def _has_sort(plan: dict[str, Any]) -> bool:
+    children: Sequence[dict[str, Any]] = plan.get("Plans", ())
+    return plan["Node Type"] in {"Sort", "Incremental Sort"} or any(
+        _has_sort(child) for child in children
+    )

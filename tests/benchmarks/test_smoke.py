@@ -1,0 +1,142 @@
+"""Each benchmark at a tiny size on the test database: it runs, yields every
+row, and prints well-formed tables. Never timings: those are the benchmark's
+job, on a full-size table."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from django.db import connection
+
+if TYPE_CHECKING:
+    from benchmarks.report import Table
+
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="the benchmarks measure PostgreSQL (EXPLAIN BUFFERS, generate_series)",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def _assert_well_formed(table: Table) -> None:
+    assert table.rows
+    assert all(len(row) == len(table.columns) for row in table.rows)
+
+
+def _table_exists(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        row = cursor.fetchone()
+    assert row is not None
+    return bool(row[0])
+
+
+def test_core_measures_every_strategy_over_all_rows() -> None:
+    from benchmarks.core import CoreOptions, run_core
+
+    result = run_core(connection, CoreOptions(rows=3000, step=1000, repeat=1))
+
+    passes, buffers = result.tables
+    for table in result.tables:
+        _assert_well_formed(table)
+    assert [row[:2] for row in passes.rows] == [
+        ["QuerySet.iterator()", "3,000"],
+        ["RangeQuerySetWrapper, pk", "3,000"],
+        ["RangeQuerySetWrapper, (a, pk)", "3,000"],
+    ]
+    # One cursor; three pages of 1,000 and at most one query that finds the end.
+    assert [row[2] in {"3", "4"} for row in passes.rows] == [False, True, True]
+    assert passes.rows[0][2] == "1"
+    assert [row[:2] for row in buffers.rows] == [["pk", "3"], ["(a, pk)", "3"]]
+    assert all(target.measured is not None for target in result.targets)
+    assert len(result.targets) == 3
+
+
+def test_core_drops_its_table_afterwards() -> None:
+    from benchmarks.core import CoreOptions, run_core
+
+    run_core(connection, CoreOptions(rows=1000, step=500, repeat=1))
+
+    assert not _table_exists("rangeqs_bench_item")
+
+
+def test_inlist_measures_the_plans_on_both_sets() -> None:
+    from benchmarks.inlist import InListOptions, run_inlist
+
+    result = run_inlist(
+        connection,
+        InListOptions(
+            rows=21_000,
+            steps=(100,),
+            strategies=("iterator", "plain", "auto"),
+        ),
+    )
+
+    _legend, dense, sparse = result.tables
+    for table in result.tables:
+        _assert_well_formed(table)
+    # Sparse: every id with id % 100 = 1; dense: id % 21 = 0 minus those.
+    assert dense.title.startswith("dense set: 990 rows in 100 groups")
+    assert sparse.title.startswith("sparse set: 210 rows in 100 groups")
+    assert [row[2] for row in dense.rows] == ["990"] * 3
+    assert [row[2] for row in sparse.rows] == ["210"] * 3
+    assert not dense.notes
+    assert not sparse.notes
+    assert not _table_exists("rangeqs_bench_grouphash")
+
+
+def test_inlist_reports_a_partial_rate_when_stopped_by_max_seconds() -> None:
+    from benchmarks.inlist import InListOptions, run_inlist
+
+    result = run_inlist(
+        connection,
+        InListOptions(
+            rows=21_000,
+            steps=(100,),
+            sets=("dense",),
+            strategies=("iterator", "plain"),
+            max_seconds=0,
+        ),
+    )
+
+    dense = result.tables[1]
+    # The clock is read every 100 rows, so the pass stops at the first look.
+    assert [row[2] for row in dense.rows] == ["100 (partial)", "100 (partial)"]
+
+
+def test_inlist_runs_the_other_tools_or_reports_them_not_installed() -> None:
+    from benchmarks.inlist import InListOptions, run_inlist
+
+    result = run_inlist(
+        connection,
+        InListOptions(
+            rows=2_100,
+            steps=(1000,),
+            sets=("dense",),
+            strategies=("iterator", "chunkator", "keyset-pagination-plus"),
+        ),
+    )
+
+    dense = result.tables[1]
+    # They are installed only in the benchmark's own environment (tox -e bench).
+    assert dense.rows[0][2] == "99"
+    for row in dense.rows[1:]:
+        assert row[2] in {"99", "not run (below)"}
+    assert len(dense.notes) == [row[2] for row in dense.rows].count("not run (below)")
+    assert all("not installed" in note for note in dense.notes)
+
+
+def test_render_prints_aligned_markdown_tables() -> None:
+    from benchmarks.core import CoreOptions, run_core
+
+    text = run_core(connection, CoreOptions(rows=1000, step=500, repeat=1)).render()
+
+    table_lines = [line for line in text.splitlines() if line.startswith("|")]
+    assert table_lines
+    for block in text.split("### ")[1:]:
+        lines = [line for line in block.splitlines() if line.startswith("|")]
+        assert len({len(line) for line in lines}) == 1
+    assert "| PASS" in text or "| FAIL" in text
