@@ -59,7 +59,7 @@ def test_resumed_wrapper_reports_its_start_as_cursor() -> None:
 @pytest.mark.parametrize("stop_after", [1, 2, 3, 4, 5])
 def test_resumes_across_null_phases(stop_after: int) -> None:
     entries = [
-        EntryFactory(a=a, b=b)
+        EntryFactory.create(a=a, b=b)
         for a, b in [(None, 1), (2, 0), (None, 0), (1, 1), (2, 1)]
     ]
     order = ("a", "b", "id")
@@ -80,7 +80,7 @@ def test_resumes_across_null_phases(stop_after: int) -> None:
 
 def test_resumes_after_a_position_in_a_phase_the_filter_skips(vendor: str) -> None:
     owner = Owner.objects.create()
-    orphan, owned = EntryFactory(owner=None), EntryFactory(owner=owner)
+    orphan, owned = EntryFactory.create(owner=None), EntryFactory.create(owner=owner)
     order = ("owner_id", "id")
     everything = RangeQuerySetWrapper(
         Entry.objects.filter(pk=orphan.pk), order_by=order
@@ -126,7 +126,7 @@ def test_token_signed_elsewhere_is_refused() -> None:
 
 
 def test_token_is_url_safe() -> None:
-    TypedKeyFactory(text="a/b+c d?e&f=g")
+    TypedKeyFactory.create(text="a/b+c d?e&f=g")
     wrapper = RangeQuerySetWrapper(
         TypedKey.objects.filter(text__isnull=False),
         order_by="text",
@@ -159,8 +159,8 @@ TYPED_VALUES: list[tuple[str, Any]] = [
 def test_key_values_round_trip_through_the_cursor_exactly(
     field: str, value: Any, vendor: str
 ) -> None:
-    row = TypedKeyFactory(**{field: value})
-    null_row = TypedKeyFactory()
+    row = TypedKeyFactory.create(**{field: value})
+    null_row = TypedKeyFactory.create()
     wrapper = RangeQuerySetWrapper(
         TypedKey.objects.filter(pk=row.pk),
         order_by=field,
@@ -183,14 +183,16 @@ def test_key_values_round_trip_through_the_cursor_exactly(
 def test_naive_datetime_and_none_round_trip(settings: Any) -> None:
     settings.USE_TZ = False
     naive = datetime.datetime(2024, 1, 2, 3, 4, 5, 678901)
-    first = TypedKeyFactory(moment=naive)
-    TypedKeyFactory(moment=None)
+    first = TypedKeyFactory.create(moment=naive)
+    TypedKeyFactory.create(moment=None)
     wrapper = RangeQuerySetWrapper(TypedKey.objects.all(), order_by=("moment", "id"))
-    positions = {}
+    positions: dict[int, tuple[Any, ...]] = {}
     for row in wrapper:
-        positions[row.pk] = RangeQuerySetWrapper(
+        resumed = RangeQuerySetWrapper(
             TypedKey.objects.all(), order_by=("moment", "id"), after=wrapper.cursor
-        )._start
+        )
+        assert resumed._start is not None
+        positions[row.pk] = resumed._start
     assert positions[first.pk] == (naive, first.pk)
     assert positions[first.pk][0].tzinfo is None
     assert [value for value, _ in positions.values() if value is None] == [None]

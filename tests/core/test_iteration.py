@@ -128,7 +128,7 @@ def test_min_id_on_a_nullable_key_keeps_the_nulls_that_sort_after_it(
     vendor: str,
 ) -> None:
     for a in (None, 1, 2, 3):
-        EntryFactory(a=a)
+        EntryFactory.create(a=a)
     wrapper = RangeQuerySetWrapper(
         Entry.objects.all(), order_by="a", min_id=2, override_unique_safety_check=True
     )
@@ -138,14 +138,14 @@ def test_min_id_on_a_nullable_key_keeps_the_nulls_that_sort_after_it(
 
 
 def test_compound_keys_with_duplicates_in_the_leading_key() -> None:
-    entries = [EntryFactory(b=b) for b in (2, 1, 2, 1, 2, 0, 1)]
+    entries = [EntryFactory.create(b=b) for b in (2, 1, 2, 1, 2, 0, 1)]
     rows = RangeQuerySetWrapper(Entry.objects.all(), step=2, order_by=("b", "id"))
     expected = sorted(entries, key=lambda e: (e.b, e.pk))
     assert pks(rows) == [e.pk for e in expected]
 
 
 def test_mixed_directions() -> None:
-    entries = [EntryFactory(b=b) for b in (2, 1, 2, 1, 2, 0, 1)]
+    entries = [EntryFactory.create(b=b) for b in (2, 1, 2, 1, 2, 0, 1)]
     rows = RangeQuerySetWrapper(Entry.objects.all(), step=2, order_by=("-b", "id"))
     expected = sorted(entries, key=lambda e: (-e.b, e.pk))
     assert pks(rows) == [e.pk for e in expected]
@@ -171,7 +171,7 @@ def test_compound_keys_in_one_direction_use_a_row_value_comparison(
 
 
 def test_override_unique_safety_check_appends_the_pk_as_tie_breaker() -> None:
-    entries = [EntryFactory(b=b) for b in (1, 1, 1, 0, 1, 1)]
+    entries = [EntryFactory.create(b=b) for b in (1, 1, 1, 0, 1, 1)]
     wrapper = RangeQuerySetWrapper(
         Entry.objects.all(), step=2, order_by="b", override_unique_safety_check=True
     )
@@ -192,8 +192,8 @@ def test_pk_and_foreign_key_attnames_are_normalized() -> None:
 
 
 def test_foreign_key_attname_orders_by_the_column() -> None:
-    owners = [OwnerFactory(name=name) for name in ("z", "a")]
-    entries = [EntryFactory(owner=owners[i % 2]) for i in range(5)]
+    owners = [OwnerFactory.create(name=name) for name in ("z", "a")]
+    entries = [EntryFactory.create(owner=owners[i % 2]) for i in range(5)]
     rows = RangeQuerySetWrapper(
         Entry.objects.all(), step=2, order_by=("owner_id", "id")
     )
@@ -204,7 +204,7 @@ def test_foreign_key_attname_orders_by_the_column() -> None:
 def test_nullable_key_yields_nulls_once_where_the_database_puts_them(
     vendor: str,
 ) -> None:
-    entries = [EntryFactory(a=a) for a in (3, None, 1, None, 2, None)]
+    entries = [EntryFactory.create(a=a) for a in (3, None, 1, None, 2, None)]
     rows = list(RangeQuerySetWrapper(Entry.objects.all(), step=2, order_by=("a", "id")))
     null_pks = [e.pk for e in entries if e.a is None]
     value_pks = [e.pk for e in sorted(entries, key=lambda e: e.a or 0) if e.a]
@@ -214,7 +214,7 @@ def test_nullable_key_yields_nulls_once_where_the_database_puts_them(
 
 def test_non_null_part_of_a_nullable_key_has_no_is_null_alternative() -> None:
     for a in (1, 2, 3, 4):
-        EntryFactory(a=a)
+        EntryFactory.create(a=a)
     with CaptureQueriesContext(connection) as captured:
         list(RangeQuerySetWrapper(Entry.objects.all(), step=2, order_by=("a", "id")))
     sqls = [query["sql"].upper() for query in captured.captured_queries]
@@ -241,7 +241,7 @@ def test_null_phase_is_skipped_when_the_filter_excludes_null(
 def test_null_phase_is_queried_when_the_filter_allows_null(
     django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
-    EntryFactory.create_batch(3, owner=OwnerFactory())
+    EntryFactory.create_batch(3, owner=OwnerFactory.create())
     EntryFactory.create_batch(2, owner=None)
     with django_assert_num_queries(2):
         rows = list(
@@ -309,7 +309,7 @@ def test_result_value_getter_reads_the_key_of_a_single_key_order() -> None:
 
 
 def test_result_value_getter_with_the_sentry_tie_breaker_idiom() -> None:
-    entries = [EntryFactory(b=b) for b in (1, 0, 1, 0, 1)]
+    entries = [EntryFactory.create(b=b) for b in (1, 0, 1, 0, 1)]
     queryset = Entry.objects.values_list("id", "b")
     wrapper = RangeQuerySetWrapper(
         queryset,
@@ -328,7 +328,7 @@ def test_result_value_getter_with_the_sentry_tie_breaker_idiom() -> None:
     ids=["tuple", "dict"],
 )
 def test_result_value_getter_for_compound_keys(getter: Any) -> None:
-    entries = [EntryFactory(b=b) for b in (1, 0, 1, 0, 1)]
+    entries = [EntryFactory.create(b=b) for b in (1, 0, 1, 0, 1)]
     wrapper = RangeQuerySetWrapper(
         Entry.objects.values("id", "b"),
         step=2,
@@ -380,7 +380,7 @@ def test_loop_body_may_delete_each_row() -> None:
 
 
 def test_loop_body_may_move_a_row_past_the_position() -> None:
-    entries = [EntryFactory(b=i) for i in range(6)]
+    entries = [EntryFactory.create(b=i) for i in range(6)]
     seen = []
     for entry in RangeQuerySetWrapper(
         Entry.objects.all(), step=2, order_by=("b", "id")

@@ -27,6 +27,7 @@ class Entry(models.Model):
     class Meta:
         # The wrapper replaces a model's default ordering.
         ordering = ["-b"]
+        verbose_name_plural = "entries"
 
     def __str__(self) -> str:
         return f"Entry {self.pk}"

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+
+from rangeqs import RangeQuerySetWrapper
+from tests.core.factories import EntryFactory
+from tests.testapp.models import Entry
+
+pytestmark = pytest.mark.django_db
+
+
+def test_async_for_yields_every_row_in_the_order_of_sync_iteration() -> None:
+    entries = [EntryFactory.create(a=a) for a in (2, None, 1, 2, None)]
+    wrapper = RangeQuerySetWrapper(Entry.objects.all(), step=2, order_by=("a", "id"))
+
+    async def collect() -> list[int]:
+        return [entry.pk async for entry in wrapper]
+
+    yielded = async_to_sync(collect)()
+    assert yielded == [entry.pk for entry in wrapper]
+    assert sorted(yielded) == sorted(e.pk for e in entries)
+
+
+def test_abatches_match_batches_and_run_the_callbacks() -> None:
+    EntryFactory.create_batch(5)
+    seen: list[list[int]] = []
+    wrapper = RangeQuerySetWrapper(
+        Entry.objects.values_list("id", flat=True),
+        step=2,
+        callbacks=[lambda batch: seen.append(list(batch))],
+    )
+
+    async def collect() -> list[list[Any]]:
+        return [batch async for batch in wrapper.abatches()]
+
+    batches = async_to_sync(collect)()
+    assert batches == [list(batch) for batch in wrapper.batches()]
+    assert seen == batches + batches
+    assert wrapper.queries == 6
+
+
+def test_async_iteration_resumes_from_a_cursor() -> None:
+    entries = EntryFactory.create_batch(4)
+    first = RangeQuerySetWrapper(Entry.objects.all(), limit=2)
+
+    async def collect(wrapper: RangeQuerySetWrapper[Entry]) -> list[int]:
+        return [entry.pk async for entry in wrapper]
+
+    head = async_to_sync(collect)(first)
+    tail = async_to_sync(collect)(
+        RangeQuerySetWrapper(Entry.objects.all(), after=first.cursor)
+    )
+    assert head + tail == [e.pk for e in entries]
