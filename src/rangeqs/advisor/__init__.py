@@ -1,26 +1,19 @@
-"""The index advisor (issue 3). Placeholder until it lands: only the hook the wrapper calls."""
+"""The index advisor: does one index serve a keyset walk over a queryset?
+
+    >>> report = advise(queryset, order_by=("group_id", "id"))
+    >>> report.served, report.index_name, report.reasons
+    >>> print(report)            # the whole verdict
+    >>> report.verify()          # EXPLAIN on the live database
+
+``check_index`` is the hook ``RangeQuerySetWrapper(..., check_index=...)``
+calls at construction.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from rangeqs.advisor._advise import advise, check_index
+from rangeqs.advisor._explain import Plan
+from rangeqs.advisor._recommend import Recommendation
+from rangeqs.advisor._report import Report
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from django.db.models import QuerySet
-
-__all__ = ["check_index"]
-
-
-def check_index(
-    queryset: QuerySet[Any],
-    *,
-    order_by: Sequence[str],
-    mode: Literal[True, "error"],
-) -> None:
-    """Warn on logger "rangeqs" (mode=True) or raise InvalidQuerySetError
-    (mode="error") when no index serves ``order_by`` under the queryset's filters.
-
-    Static check only: it must not run a query.
-    """
-    raise NotImplementedError("The index advisor is being built (issue 3).")
+__all__ = ["Plan", "Recommendation", "Report", "advise", "check_index"]

@@ -1,0 +1,240 @@
+"""advise(): the static verdict for a queryset and a keyset order."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+from django.db import connections
+from django.db.models import QuerySet
+
+from rangeqs._keys import resolve_keys
+from rangeqs._where import where_conditions
+from rangeqs.advisor._indexes import model_indexes
+from rangeqs.advisor._recommend import recommend
+from rangeqs.advisor._report import Report
+from rangeqs.advisor._rules import fit_index, ways_out
+from rangeqs.exceptions import InvalidQuerySetError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rangeqs._keys import Key
+    from rangeqs._where import Condition
+    from rangeqs.advisor._rules import IndexFit
+
+__all__ = ["advise", "check_index"]
+
+logger = logging.getLogger("rangeqs")
+
+
+def advise(
+    target: Any,
+    *,
+    order_by: str | Sequence[str] | None = None,
+    using: str | None = None,
+) -> Report:
+    """Check whether one index of the model serves a keyset walk over ``target``.
+
+    ``target`` is a queryset (then ``order_by`` is required) or a
+    ``RangeQuerySetWrapper`` (its queryset and order are used). Static: no
+    query runs; ``report.verify()`` asks the live planner.
+    """
+    queryset, order_by = _unwrap(target, order_by)
+    model = queryset.model
+    keys, _ = resolve_keys(model, order_by, reverse=False, add_tie_breaker=True)
+    connection = connections[using or queryset.db]
+    conditions = where_conditions(queryset)
+    bounding = [c for c in conditions if c.can_bound_index]
+    indexes = model_indexes(model, connection)
+    vendor = connection.vendor
+    fits = [fit_index(model, index, bounding, keys, vendor=vendor) for index in indexes]
+    filter_columns = _filter_columns(model, conditions)
+    best = _best_fit(fits, keys, filtered=bool(conditions))
+    served = (
+        best is not None and best.served and (bool(best.bounded_by) or not conditions)
+    )
+    needs_sort = best is None or not best.ordered
+    full_scan = best is None or (not best.bounded_by and bool(conditions))
+    used = set() if best is None else {*best.bounded_by, *(k.name for k in keys)}
+    residual = tuple(column for column in filter_columns if column not in used)
+    reasons = _reasons(
+        fits, best, served=served, keys=keys, conditions=conditions, residual=residual
+    )
+    recommendation = (
+        None if served else recommend(model, conditions, keys, indexes, vendor=vendor)
+    )
+    return Report(
+        served=served,
+        index_name=None if best is None else best.index.name,
+        needs_sort=needs_sort,
+        full_scan=full_scan,
+        residual_filters=residual,
+        reasons=reasons,
+        recommendation=recommendation,
+        model_label=model._meta.label,
+        order_by=tuple(key.ordering for key in keys),
+        _queryset=queryset,
+        _keys=keys,
+    )
+
+
+def check_index(
+    queryset: QuerySet[Any],
+    *,
+    order_by: Sequence[str],
+    mode: Literal[True, "error"],
+) -> None:
+    """Warn on logger "rangeqs" (mode=True) or raise InvalidQuerySetError
+    (mode="error") when no index serves ``order_by`` under the queryset's filters.
+
+    Static check only: it does not run a query.
+    """
+    report = advise(queryset, order_by=order_by)
+    if report.served:
+        return
+    if mode == "error":
+        order = ", ".join(repr(name) for name in report.order_by)
+        if report.recommendation is not None:
+            fix = (
+                f"add the index {report.recommendation.name} on "
+                f"({', '.join(report.recommendation.fields)})"
+            )
+        else:
+            fix = "see rangeqs.advisor.advise(queryset, order_by=...) for the ways out"
+        raise InvalidQuerySetError(
+            f"No index of {report.model_label} serves order_by ({order}) under "
+            f"these filters without a sort or an unbounded scan: {fix}, or pass "
+            f"check_index=True to only log the report."
+        )
+    logger.warning("%s", report)
+
+
+def _unwrap(
+    target: Any, order_by: str | Sequence[str] | None
+) -> tuple[QuerySet[Any], str | Sequence[str]]:
+    if isinstance(target, QuerySet):
+        if order_by is None:
+            raise InvalidQuerySetError(
+                "advise() needs the keyset order of a queryset: pass "
+                "order_by=(...), e.g. order_by=('group_id', 'id')."
+            )
+        return target, order_by
+    queryset = getattr(target, "queryset", None)
+    if not isinstance(queryset, QuerySet):
+        raise InvalidQuerySetError(
+            f"advise() takes a QuerySet or a RangeQuerySetWrapper, not "
+            f"{type(target).__name__}: pass the queryset you iterate."
+        )
+    return queryset, order_by if order_by is not None else target.order_by
+
+
+def _filter_columns(model: Any, conditions: Sequence[Condition]) -> list[str]:
+    columns: list[str] = []
+    for condition in conditions:
+        field = condition.field
+        if (
+            field is None
+            or field.model._meta.concrete_model is not model._meta.concrete_model
+        ):
+            continue
+        if field.attname not in columns:
+            columns.append(field.attname)
+    return columns
+
+
+def _best_fit(
+    fits: Sequence[IndexFit], keys: Sequence[Key], *, filtered: bool
+) -> IndexFit | None:
+    """The serving index that the filters narrow most; else the index that
+    narrows the scan most; else one that at least gives the order."""
+    served = [f for f in fits if f.served and (f.bounded_by or not filtered)]
+    if served:
+        return max(served, key=lambda f: (len(f.bounded_by), -len(f.columns)))
+    narrowing = [f for f in fits if f.usable and f.bounded_by]
+    if narrowing:
+        key_names = {key.name for key in keys}
+
+        # Among indexes the filters narrow equally, the one that also holds
+        # the keyset columns is the one a fix (merge plan, new order) builds on.
+        def rank(fit: IndexFit) -> tuple[int, int, int]:
+            held = len(key_names.intersection(fit.columns))
+            return (len(fit.bounded_by), held, -len(fit.columns))
+
+        return max(narrowing, key=rank)
+    ordered = [f for f in fits if f.served]
+    return ordered[0] if ordered else None
+
+
+def _reasons(
+    fits: Sequence[IndexFit],
+    best: IndexFit | None,
+    *,
+    served: bool,
+    keys: Sequence[Key],
+    conditions: Sequence[Condition],
+    residual: Sequence[str],
+) -> list[str]:
+    reasons: list[str] = []
+    if served:
+        assert best is not None
+        reasons.append(best.reason)
+    else:
+        involved = {k.name for k in keys} | {
+            c.field.attname for c in conditions if c.field is not None
+        }
+        ranked = sorted(fits, key=lambda fit: fit is not best)
+        for fit in ranked:
+            if fit is not best and fit.usable and not involved & set(fit.columns):
+                continue
+            reason = fit.reason
+            if fit.ordered and not fit.bounded_by:
+                reason = reason.removesuffix(".") + ", but no filter narrows its scan."
+            if reason not in reasons:
+                reasons.append(reason)
+        if best is not None and best.breaker is not None:
+            reasons.append(ways_out(best.breaker, keys))
+        if best is not None and best.ordered and not best.bounded_by:
+            reasons.append(
+                f"No index narrows the scan by the filters: every page reads rows "
+                f"in order from {best.index.name} and checks the filters on each, "
+                f"so a page costs as many rows as it takes to find step matches."
+            )
+        elif best is None:
+            reasons.append(
+                "No index gives this order or narrows the scan: every page reads "
+                "the whole table and sorts the matches."
+            )
+    if residual:
+        in_lists = [
+            c.field.attname
+            for c in conditions
+            if c.kind == "in" and c.field is not None and c.field.attname in residual
+        ]
+        sentence = (
+            f"{', '.join(residual)} {'is' if len(residual) == 1 else 'are'} not used "
+            f"by the index: checked on each fetched row (a residual filter); a "
+            f"filter outside the index (a tenant filter, say) never needs dropping."
+        )
+        if in_lists:
+            sentence += (
+                f" When the IN list on {', '.join(in_lists)} keeps few of the rows "
+                f"the index reads, prefer order_by=({in_lists[0]!r}, ...) or "
+                f'plan="merge" with an index led by {in_lists[0]}.'
+            )
+        reasons.append(sentence)
+    unbounded = sorted(
+        {c.field.attname for c in conditions if c.field and not c.can_bound_index}
+    )
+    if unbounded:
+        reasons.append(
+            f"Conditions under an OR or a NOT, or on a joined table "
+            f"({', '.join(unbounded)}), cannot bound an index scan."
+        )
+    expressions = sum(1 for c in conditions if c.field is None)
+    if expressions:
+        reasons.append(
+            f"{expressions} condition(s) on an expression or raw SQL cannot bound "
+            f"an index: they are checked on each fetched row."
+        )
+    return reasons

@@ -1,0 +1,193 @@
+"""Ask the live database how it runs a keyset page, and read the answer.
+
+PostgreSQL: ``EXPLAIN (FORMAT JSON)`` (``ANALYZE``, ``BUFFERS`` on request).
+SQLite: ``EXPLAIN QUERY PLAN`` (``USE TEMP B-TREE FOR ORDER BY`` is a sort,
+``SCAN`` a full scan). MariaDB: ``EXPLAIN FORMAT=JSON`` (``filesort`` is a
+sort, access type ``ALL`` or ``index`` a full scan).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import connections
+
+from rangeqs._keyset import after
+from rangeqs._where import where_conditions
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from django.db.models import QuerySet
+
+    from rangeqs._keys import Key
+
+__all__ = ["Plan", "explain_page"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the database's planner does with one keyset page."""
+
+    #: The plan sorts rows (PostgreSQL ``Sort``, SQLite ``USE TEMP B-TREE FOR
+    #: ORDER BY``, MariaDB ``filesort``).
+    sorts: bool
+    #: No filter of the queryset narrows the scan: the table is read
+    #: sequentially, or an index is read in key order with every filter
+    #: checked row by row (as many rows per page as it takes to find a page).
+    full_scan: bool
+    #: Indexes the plan reads, in plan order.
+    index_names: tuple[str, ...]
+    #: The database's own output: PostgreSQL and MariaDB JSON (parsed), the
+    #: SQLite plan rows as text lines.
+    raw: Any
+    #: The page query that was explained, with its parameters inlined for
+    #: reading (never for running).
+    sql: str
+
+    @property
+    def served(self) -> bool:
+        return not self.sorts and not self.full_scan
+
+    def __str__(self) -> str:
+        sort = "sorts" if self.sorts else "no sort"
+        scan = "full scan" if self.full_scan else "scan narrowed by the filters"
+        indexes = ", ".join(self.index_names) or "no index"
+        return f"{sort}, {scan}, reads {indexes}"
+
+
+@dataclass
+class _Reading:
+    sorts: bool = False
+    sequential: bool = False
+    #: Columns the index accesses are bounded by.
+    bound_columns: set[str] = field(default_factory=set)
+    index_names: list[str] = field(default_factory=list)
+
+
+def explain_page(
+    queryset: QuerySet[Any],
+    keys: Sequence[Key],
+    *,
+    using: str,
+    step: int,
+    analyze: bool,
+    buffers: bool,
+) -> Plan:
+    """Explain the second page of a keyset walk: the first page has no bound,
+    every later page has, and a plan is only honest about the later ones."""
+    queryset = queryset.using(using)
+    connection = connections[using]
+    orderings = [key.ordering for key in keys]
+    first = queryset.order_by(*orderings).values_list(*(k.name for k in keys))[:1]
+    page = queryset.order_by(*orderings)
+    position = next(iter(first), None)
+    if position is not None and position[0] is not None:
+        page = page.filter(after(keys, position, connection))
+    page = page[:step]
+    table = queryset.model._meta.db_table
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        options: dict[str, Any] = {"format": "json"}
+        if analyze:
+            options.update(analyze=True, buffers=buffers)
+        raw: Any = json.loads(page.explain(**options))
+        reading = _read_postgresql(raw, table)
+    elif vendor == "mysql":
+        raw = json.loads(page.explain(format="json"))
+        # Django hands MariaDB's JSON document over as one JSON string.
+        if isinstance(raw, str):
+            raw = json.loads(raw)
+        reading = _read_mariadb(raw)
+    else:
+        raw = page.explain().splitlines()
+        reading = _read_sqlite(raw, table)
+    filter_columns = {
+        str(c.field.column)
+        for c in where_conditions(queryset)
+        if c.field is not None and c.field.model is queryset.model
+    }
+    narrowed = not filter_columns or bool(filter_columns & reading.bound_columns)
+    return Plan(
+        sorts=reading.sorts,
+        full_scan=reading.sequential or not narrowed,
+        index_names=tuple(reading.index_names),
+        raw=raw,
+        sql=str(page.query),
+    )
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _read_postgresql(raw: Any, table: str) -> _Reading:
+    reading = _Reading()
+    for node in _walk_postgresql(raw[0]["Plan"]):
+        node_type = node["Node Type"]
+        if node_type in {"Sort", "Incremental Sort"}:
+            reading.sorts = True
+        if node_type == "Seq Scan" and node.get("Relation Name") == table:
+            reading.sequential = True
+        if "Index Name" in node:
+            reading.index_names.append(node["Index Name"])
+            reading.bound_columns.update(
+                _IDENTIFIER.findall(node.get("Index Cond", ""))
+            )
+    return reading
+
+
+def _walk_postgresql(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from _walk_postgresql(child)
+
+
+_SQLITE_ACCESS = re.compile(
+    r"^SEARCH \S+ USING (?:(?:COVERING )?INDEX (?P<index>\S+)|"
+    r"(?P<pk>INTEGER PRIMARY KEY|PRIMARY KEY)) \((?P<bound>[^)]*)\)"
+)
+
+
+def _read_sqlite(lines: Sequence[str], table: str) -> _Reading:
+    reading = _Reading()
+    for line in lines:
+        # Django prints each plan row as "id parent notused detail".
+        detail = line.split(" ", 3)[-1]
+        if detail.startswith("USE TEMP B-TREE FOR") and "ORDER BY" in detail:
+            reading.sorts = True
+        if detail == f"SCAN {table}":
+            reading.sequential = True
+        if match := _SQLITE_ACCESS.match(detail):
+            reading.index_names.append(match["index"] or "PRIMARY KEY")
+            reading.bound_columns.update(_IDENTIFIER.findall(match["bound"]))
+        elif detail.startswith(f"SCAN {table} USING"):
+            reading.index_names.append(detail.rsplit(" ", 1)[-1])
+    return reading
+
+
+def _read_mariadb(raw: Any) -> _Reading:
+    reading = _Reading()
+    for key, value in _walk_json(raw):
+        if key in {"filesort", "read_sorted_file"}:
+            reading.sorts = True
+        if key == "table" and isinstance(value, dict):
+            if value.get("access_type") == "ALL":
+                reading.sequential = True
+            if "key" in value:
+                reading.index_names.append(value["key"])
+            if value.get("access_type") not in {"ALL", "index"}:
+                reading.bound_columns.update(value.get("used_key_parts", ()))
+    return reading
+
+
+def _walk_json(value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield key, child
+            yield from _walk_json(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _walk_json(child)
