@@ -123,9 +123,14 @@ class RangeQuerySetWrapper(Generic[_Row]):
         self.keys: tuple[Key, ...] = keys
         #: The keys in use, ``-`` for descending, pk tie-breaker included.
         self.order_by: tuple[str, ...] = tuple(key.ordering for key in keys)
+        # Every page starts from this: the slice became ``limit``, each page
+        # sets its own, and the keys replace any ordering, Meta.ordering too.
+        self._base = queryset.all()
+        self._base.query.clear_limits()
+        self._base.query.clear_ordering(force=True, clear_default=True)
         # Inspecting a query can cache state on it (Query.base_table): the
-        # plan chooser and the advisor get copies, the caller's stays intact.
-        self._plan_class = select_plan(plan, queryset.all(), keys)
+        # plan chooser and the advisor get copies.
+        self._plan_class = select_plan(plan, self._base.all(), keys)
         #: The name of the plan that fetches the pages.
         self.plan: str = self._plan_class.name
         #: Statements executed so far, retries included.
@@ -147,7 +152,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
             # The advisor imports the schema tooling only when it is asked for.
             from rangeqs.advisor import check_index as advise  # noqa: PLC0415
 
-            advise(self.queryset.all(), order_by=self.order_by, mode=check_index)
+            advise(self._base.all(), order_by=self.order_by, mode=check_index)
 
     @property
     def cursor(self) -> str | None:
@@ -214,11 +219,8 @@ class RangeQuerySetWrapper(Generic[_Row]):
             # The NULLs of the key sort before min_id or after it, as the
             # database orders them: the phases before its values are out.
             bounded = next(i for i, phase in enumerate(phases) if not phase.null_keys)
-        never_null = columns_never_null(self.queryset)
-        unsliced = self.queryset.all()
-        # The slice became ``limit``; each page sets its own.
-        unsliced.query.clear_limits()
-        base = self._reader.prepare(unsliced.order_by())
+        never_null = columns_never_null(self._base.all())
+        base = self._reader.prepare(self._base)
         steps: list[_PhaseStart] = []
         for index, phase in enumerate(phases):
             if index < max(first, bounded):

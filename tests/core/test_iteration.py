@@ -223,13 +223,26 @@ def test_non_null_part_of_a_nullable_key_has_no_is_null_alternative() -> None:
     assert not [sql for sql in non_null_scan if "IS NULL" in sql]
 
 
+@pytest.mark.parametrize(
+    "excluding_null",
+    [
+        lambda owners: {"owner_id__in": [o.pk for o in owners]},
+        lambda owners: {"owner__id__in": [o.pk for o in owners]},
+        lambda owners: {"owner__in": owners},
+        lambda owners: {"owner": owners[0]},
+        lambda owners: {"owner_id__gte": owners[0].pk},
+        lambda owners: {"owner__isnull": False},
+    ],
+    ids=["attname_in", "related_id_in", "related_in", "exact", "range", "isnull"],
+)
 def test_null_phase_is_skipped_when_the_filter_excludes_null(
+    excluding_null: Any,
     django_assert_num_queries: DjangoAssertNumQueries,
 ) -> None:
     owners = OwnerFactory.create_batch(2)
     EntryFactory.create_batch(3, owner=owners[0])
     EntryFactory.create_batch(2, owner=None)
-    queryset = Entry.objects.filter(owner_id__in=[o.pk for o in owners])
+    queryset = Entry.objects.filter(**excluding_null(owners))
     # One short page of the non-null phase; no query for the NULL phase.
     with django_assert_num_queries(1):
         rows = list(
