@@ -23,7 +23,7 @@ class RangeQuerySetWrapperWithProgressBar(RangeQuerySetWrapper[_Row]):
     def total(self) -> int | None:
         """The number of rows the bar expects."""
         self.queries += 1
-        total = self.queryset.count()
+        total = self._base.count()
         return total if self.limit is None else min(total, self.limit)
 
     def __iter__(self) -> Iterator[_Row]:
@@ -51,7 +51,7 @@ class RangeQuerySetWrapperWithProgressBarApprox(
         connection = connections[self.queryset.db]
         if connection.vendor == "postgresql":
             self.queries += 1
-            plan = json.loads(self.queryset.order_by().explain(format="json"))
+            plan = json.loads(self._base.explain(format="json"))
             estimate = int(plan[0]["Plan"]["Plan Rows"])
         elif connection.vendor == "mysql":
             self.queries += 1

@@ -120,7 +120,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
                 "min_id bounds a single key but order_by has several: pass after= "
                 "with a cursor token to start inside a compound order."
             )
-        self.keys: tuple[Key, ...] = keys
+        self._keys: tuple[Key, ...] = keys
         #: The keys in use, ``-`` for descending, pk tie-breaker included.
         self.order_by: tuple[str, ...] = tuple(key.ordering for key in keys)
         # Every page starts from this: the slice became ``limit``, each page
@@ -182,35 +182,40 @@ class RangeQuerySetWrapper(Generic[_Row]):
 
     async def abatches(self) -> AsyncIterator[list[_Row]]:
         """:meth:`batches` for ``async for``: each query runs through the async ORM."""
-        walk = self._walk()
-        fetch = sync_to_async(self._fetch)
-        while (request := walk.next_request()) is not None:
-            batch = walk.accept(request, await fetch(request))
-            if batch:
-                rows = self._announce(batch)
-                self._advance(batch[-1][1])
-                yield rows
+        async for batch in self._apositioned_batches():
+            rows = self._announce(batch)
+            self._advance(batch[-1][1])
+            yield rows
 
     async def __aiter__(self) -> AsyncIterator[_Row]:
-        walk = self._walk()
-        fetch = sync_to_async(self._fetch)
-        while (request := walk.next_request()) is not None:
-            batch = walk.accept(request, await fetch(request))
+        async for batch in self._apositioned_batches():
             self._announce(batch)
             for row, position in batch:
                 self._advance(position)
                 yield row
 
     def _positioned_batches(self) -> Iterator[list[tuple[_Row, tuple[Any, ...]]]]:
+        """Each page's rows, paired with their positions."""
         walk = self._walk()
         while (request := walk.next_request()) is not None:
             batch = walk.accept(request, self._fetch(request))
             if batch:
                 yield batch
 
+    async def _apositioned_batches(
+        self,
+    ) -> AsyncIterator[list[tuple[_Row, tuple[Any, ...]]]]:
+        # The ORM is synchronous; Django's own async methods run it this way.
+        walk = self._walk()
+        fetch = sync_to_async(self._fetch)
+        while (request := walk.next_request()) is not None:
+            batch = walk.accept(request, await fetch(request))
+            if batch:
+                yield batch
+
     def _walk(self) -> _Walk:
         connection = connections[self.queryset.db]
-        phases = split_phases(self.keys, connection)
+        phases = split_phases(self._keys, connection)
         first = 0
         if self._start is not None:
             first = _phase_index(phases, self._start)
@@ -230,7 +235,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
                 continue
             condition = phase.filters()
             if index == bounded:
-                key = self.keys[0]
+                key = self._keys[0]
                 lookup = "lte" if key.descending else "gte"
                 condition &= Q(**{f"{key.name}__{lookup}": self.min_id})
             after = None

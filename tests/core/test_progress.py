@@ -49,3 +49,11 @@ def test_approximate_progress_bar_never_counts(vendor: str) -> None:
     assert len(sqls) == (1 if vendor == "sqlite" else 2)
     total = RangeQuerySetWrapperWithProgressBarApprox(Entry.objects.all()).total()
     assert total is None if vendor == "sqlite" else isinstance(total, int)
+
+
+def test_approximate_total_is_capped_by_a_slice(vendor: str) -> None:
+    EntryFactory.create_batch(5)
+    sliced = Entry.objects.filter(b__gte=0)[:4]
+    total = RangeQuerySetWrapperWithProgressBarApprox(sliced).total()
+    assert total is not None
+    assert total == 4 if vendor == "sqlite" else 0 <= total <= 4
