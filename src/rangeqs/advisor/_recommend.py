@@ -74,12 +74,12 @@ def recommend(
     partial: list[models.Q] = []
     for condition in conditions:
         field = condition.field
-        if field is None or field.attname in key_names:
+        if field is None:
             continue
         if pins_order(condition, vendor):
             if field not in equality:
                 equality.append(field)
-        elif condition.fixes_value:
+        elif condition.fixes_value and field.attname not in key_names:
             # IS NULL, which PostgreSQL does not take as fixing the column.
             partial.append(models.Q(**{f"{field.name}__isnull": True}))
     if selectivity:
