@@ -37,6 +37,8 @@ __all__ = ["CoreOptions", "run_core"]
 
 MAX_PASS_RATIO = 1.5
 MAX_LAST_TO_FIRST_BUFFERS = 2.0
+# Pages the memory pass covers: enough to reach the steady state.
+MEMORY_PAGES = 100
 
 BASELINE = "QuerySet.iterator()"
 BY_PK = "RangeQuerySetWrapper, pk"
@@ -86,7 +88,11 @@ def _measure(connection: BaseDatabaseWrapper, options: CoreOptions) -> Benchmark
             result = timed_pass(connection, make_rows)
             if name not in best or result.seconds < best[name].seconds:
                 best[name] = result
-    memory = {name: peak_memory(make_rows) for name, make_rows in strategies.items()}
+    memory_rows = min(options.rows, MEMORY_PAGES * options.step)
+    memory = {
+        name: peak_memory(make_rows, rows=memory_rows)
+        for name, make_rows in strategies.items()
+    }
 
     baseline = best[BASELINE]
     passes = Table(
@@ -117,7 +123,8 @@ def _measure(connection: BaseDatabaseWrapper, options: CoreOptions) -> Benchmark
     passes.notes.append(
         "`vs iterator()`: time divided by that of `QuerySet.iterator(chunk_size="
         f"{options.step})`, a server-side cursor over the unordered queryset. "
-        "Peak memory: tracemalloc peak during a separate pass."
+        f"Peak memory: tracemalloc peak over the first {memory_rows:,} rows, "
+        "in a separate pass."
     )
 
     buffers = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import tracemalloc
@@ -102,15 +103,23 @@ def timed_pass(
     return PassResult(rows, seconds, recorder.queries, complete)
 
 
-def peak_memory(make_rows: Callable[[], Iterator[object]]) -> int:
-    """Peak bytes Python allocated while iterating (a separate, untimed pass:
-    tracemalloc slows every allocation)."""
+def peak_memory(make_rows: Callable[[], Iterator[object]], *, rows: int) -> int:
+    """Peak bytes Python allocated while iterating the first ``rows`` rows.
+
+    A separate, untimed pass: tracemalloc makes every allocation about ten
+    times slower, so it covers enough pages to reach the steady state, not
+    the whole table.
+    """
     tracemalloc.start()
+    iterator = make_rows()
     try:
-        for _ in make_rows():
+        for _ in itertools.islice(iterator, rows):
             pass
         return tracemalloc.get_traced_memory()[1]
     finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
         tracemalloc.stop()
 
 
