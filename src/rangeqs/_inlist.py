@@ -37,9 +37,20 @@ if TYPE_CHECKING:
 
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import QuerySet
+    from django.db.models.lookups import Lookup
     from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
-__all__ = ["LONG_LIST", "InValues", "rewrite_in_lists", "values_after"]
+    from rangeqs._where import Condition
+
+__all__ = [
+    "LONG_LIST",
+    "InValues",
+    "in_list_condition",
+    "in_values",
+    "replace_condition",
+    "rewrite_in_lists",
+    "values_after",
+]
 
 #: Lists longer than this are sent as one parameter. Shorter ones keep
 #: Django's ``IN (%s, ...)``, whose values the planners see one by one.
@@ -94,6 +105,10 @@ class InValues(In):
     def as_mysql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
     ) -> _AsSqlType:
+        # A short literal list is a set of index ranges that MariaDB reads in
+        # index order; a JSON_TABLE semi-join would sort the rows it finds.
+        if len(self._db_values(connection)) <= LONG_LIST:
+            return self._django_in(compiler, connection)
         column_type = self._mysql_column_type(connection)
         encoded = self._json(connection)
         if column_type is None or encoded is None or not _has_json_table(connection):
@@ -204,25 +219,44 @@ def rewrite_in_lists(
 ) -> QuerySet[Any, Any]:
     """``queryset`` with each top-level IN list longer than ``longer_than``
     sent as one parameter (:class:`InValues`); other filters are untouched."""
-    long_lists = [
-        condition
-        for condition in where_conditions(queryset)
-        if condition.kind == "in"
+    for condition in where_conditions(queryset):
+        if (
+            _is_literal_in_list(condition)
+            and len(condition.values or ()) > longer_than
+            and not isinstance(condition.lookup, InValues)
+        ):
+            assert condition.lookup is not None
+            lookup = in_values(condition.lookup.lhs, condition.lookup.rhs)
+            queryset = replace_condition(queryset, condition, lookup)
+    return queryset
+
+
+def in_list_condition(queryset: QuerySet[Any, Any]) -> Condition | None:
+    """The first IN list of literal values AND-ed into the filters, if any."""
+    return next((c for c in where_conditions(queryset) if _is_literal_in_list(c)), None)
+
+
+def replace_condition(
+    queryset: QuerySet[Any, Any], condition: Condition, lookup: Lookup[Any]
+) -> QuerySet[Any, Any]:
+    """A copy of ``queryset`` with ``lookup`` in the place of ``condition``."""
+    clone = queryset.all()
+    # Cloning a query clones its WHERE nodes but shares their leaves: swap
+    # the leaf in the copied node, never in the original.
+    parent: Any = clone.query.where
+    for position in condition.path[:-1]:
+        parent = parent.children[position]
+    parent.children[condition.path[-1]] = lookup
+    return clone
+
+
+def _is_literal_in_list(condition: Condition) -> bool:
+    return (
+        condition.kind == "in"
         and condition.can_bound_index
         and condition.values is not None
-        and len(condition.values) > longer_than
-        and not isinstance(condition.lookup, InValues)
-    ]
-    if not long_lists:
-        return queryset
-    clone = queryset.all()
-    for condition in long_lists:
-        parent: Any = clone.query.where
-        for position in condition.path[:-1]:
-            parent = parent.children[position]
-        lookup = parent.children[condition.path[-1]]
-        parent.children[condition.path[-1]] = in_values(lookup.lhs, lookup.rhs)
-    return clone
+        and condition.field is not None
+    )
 
 
 def in_values(

@@ -10,7 +10,7 @@ from django.db import connection
 from tests.testapp.models import PlanRow, PlanTag
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     from django.db.models import QuerySet
 
@@ -38,9 +38,15 @@ def explain(queryset: QuerySet[Any, Any]) -> str:
     """The database's plan for ``queryset``, as one string, with the index forced
     where the planner would rather scan a tiny test table."""
     sql, params = queryset.query.sql_with_params()
+    return explain_sql(sql, params)
+
+
+def explain_sql(sql: str, params: Sequence[Any] = ()) -> str:
+    """The plan of one SELECT (see :func:`explain`)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             raw = cursor.fetchone()[0]
             plan = raw if isinstance(raw, list) else json.loads(raw)
@@ -48,10 +54,6 @@ def explain(queryset: QuerySet[Any, Any]) -> str:
         if connection.vendor == "sqlite":
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
             return " | ".join(str(row[3]) for row in cursor.fetchall())
-        cursor.execute(
-            f"ANALYZE TABLE {PlanRow._meta.db_table}, {PlanTag._meta.db_table}"
-        )
-        cursor.fetchall()
         cursor.execute(f"EXPLAIN {sql}", params)
         return " | ".join(
             f"{row[1]}:{row[3]}:{row[2]}:{row[5]}:{row[9]}" for row in cursor.fetchall()

@@ -38,6 +38,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rangeqs._inlist import rewrite_in_lists
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -53,7 +55,8 @@ class Plan(ABC):
     name: ClassVar[str]
 
     def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
-        self.queryset = queryset
+        # Long IN lists go as one parameter, whatever the plan (rangeqs._inlist).
+        self.queryset = rewrite_in_lists(queryset)
         self.keys = tuple(keys)
         self.queries = 0
 

@@ -1,10 +1,31 @@
-"""Choose the plan for a queryset (``plan=`` of the wrapper)."""
+"""Choose the plan for a queryset (``plan=`` of the wrapper).
+
+``"auto"`` keeps every page's work bounded when it can:
+
+1. partition, when the filters have an IN list of several values, the keys
+   start with its column, and an index serves ``col = v`` ordered by the
+   keys (the advisor's verdict on one value's branch);
+2. merge, when the keys do not start with the IN column, the list has at most
+   :data:`~rangeqs._plans.merge.MERGE_MAX_VALUES` values, and an index serves
+   ``col = v`` ordered by the keys;
+3. plain, when an index serves the keys under the filters as they are;
+4. otherwise plain, and the advisor's report is logged once on logger
+   ``"rangeqs"``: no plan can bound the pages without a new index.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any, Literal
 
+from django.db.models import Q
+
+from rangeqs._inlist import in_list_condition
+from rangeqs._plans.merge import MERGE_MAX_VALUES, MergePlan
+from rangeqs._plans.partition import PartitionPlan
 from rangeqs._plans.plain import PlainPlan
+from rangeqs._where import without_condition
+from rangeqs.advisor import advise
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
@@ -14,9 +35,17 @@ if TYPE_CHECKING:
 
     from rangeqs._keys import Key
     from rangeqs._plans.base import Plan
+    from rangeqs._where import Condition
+
+__all__ = ["PLAN_NAMES", "PlanName", "select_plan"]
 
 PlanName = Literal["auto", "plain", "merge", "partition"]
 PLAN_NAMES: tuple[str, ...] = ("auto", "plain", "merge", "partition")
+
+logger = logging.getLogger("rangeqs")
+
+# Reports already logged by "auto" in this process: each is logged once.
+_logged_reports: set[str] = set()
 
 
 def select_plan(
@@ -28,9 +57,82 @@ def select_plan(
             f"plan={requested!r} is not a plan: use one of "
             f"{', '.join(map(repr, PLAN_NAMES))}."
         )
-    if requested in ("auto", "plain"):
+    if requested == "plain":
         return PlainPlan
-    raise InvalidQuerySetError(
-        f"plan={requested!r} is not available in this version: use plan='plain' "
-        f"or 'auto'."
-    )
+    condition = in_list_condition(queryset)
+    if requested == "partition":
+        _check_partition(condition, keys)
+        return PartitionPlan
+    if requested == "merge":
+        _check_merge(condition, keys)
+        return MergePlan
+    return _auto(queryset, keys, condition)
+
+
+def _auto(
+    queryset: QuerySet[Any, Any], keys: Sequence[Key], condition: Condition | None
+) -> type[Plan]:
+    orderings = [key.ordering for key in keys]
+    # Even where an index gives the order of (col, key) under `col IN (...)`,
+    # a plain page re-enters every listed value on every page: only a single
+    # value leaves nothing for the IN-list plans to save.
+    if condition is not None and condition.values and len(set(condition.values)) > 1:
+        assert condition.field is not None
+        column = condition.field.attname
+        one_value = without_condition(queryset, condition).filter(
+            Q(**{column: condition.values[0]})
+        )
+        if advise(one_value, order_by=orderings).served:
+            if column == keys[0].name:
+                return PartitionPlan
+            if len(set(condition.values)) <= MERGE_MAX_VALUES:
+                return MergePlan
+    report = advise(queryset, order_by=orderings)
+    if report.served:
+        return PlainPlan
+    text = str(report)
+    if text not in _logged_reports:
+        _logged_reports.add(text)
+        logger.warning("%s", text)
+    return PlainPlan
+
+
+def _check_partition(condition: Condition | None, keys: Sequence[Key]) -> None:
+    if condition is None:
+        raise InvalidQuerySetError(
+            "plan='partition' walks the values of an IN list, but the queryset has "
+            "no __in filter on a column of its model: filter with col__in=[...] or "
+            "use plan='plain'."
+        )
+    assert condition.field is not None
+    column = condition.field.attname
+    if column != keys[0].name:
+        raise InvalidQuerySetError(
+            f"plan='partition' needs order_by to start with the IN column "
+            f"{column!r}, not {keys[0].name!r}: pass order_by=({column!r}, "
+            f"{keys[0].name!r}) or use plan='merge' to keep {keys[0].name!r} order."
+        )
+
+
+def _check_merge(condition: Condition | None, keys: Sequence[Key]) -> None:
+    if condition is None:
+        raise InvalidQuerySetError(
+            "plan='merge' merges one branch per value of an IN list, but the "
+            "queryset has no __in filter on a column of its model: filter with "
+            "col__in=[...] or use plan='plain'."
+        )
+    assert condition.field is not None
+    assert condition.values is not None
+    column = condition.field.attname
+    if column == keys[0].name:
+        raise InvalidQuerySetError(
+            f"plan='merge' keeps an order that does not start with the IN column, "
+            f"but order_by starts with {column!r}: use plan='partition'."
+        )
+    count = len(set(condition.values))
+    if count > MERGE_MAX_VALUES:
+        raise InvalidQuerySetError(
+            f"plan='merge' unions one query per value and takes at most "
+            f"{MERGE_MAX_VALUES} values, but the IN list on {column!r} has {count}: "
+            f"order by ({column!r}, ...) with plan='partition', or split the list."
+        )

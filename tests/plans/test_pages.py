@@ -1,0 +1,104 @@
+"""Queries per page and the shape of each page's plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from rangeqs.wrapper import RangeQuerySetWrapper
+from tests.plans.helpers import explain_sql, make_rows
+from tests.testapp.models import PlanRow
+
+pytestmark = pytest.mark.django_db
+
+
+def _pages(wrapper: RangeQuerySetWrapper[Any]) -> list[int]:
+    """The number of queries each page took."""
+    counts: list[int] = []
+    before = 0
+    for _ in wrapper.batches():
+        counts.append(wrapper.queries - before)
+        before = wrapper.queries
+    return counts
+
+
+def test_partition_pages_run_on_into_the_next_values(vendor: str) -> None:
+    make_rows({1: 5, 2: 5, 3: 5})
+    queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3])
+    wrapper = RangeQuerySetWrapper(queryset, order_by=("group_id", "id"), step=4)
+
+    pages = _pages(wrapper)
+
+    # Pages: 1 x4 | 1, 2 x3 | 2 x2, 3 x2 | 3 x3 (short: the end).
+    if vendor == "postgresql":
+        assert pages == [1, 1, 1, 1]
+    else:
+        # A walk of the current value, then the values after it.
+        assert pages == [1, 2, 2, 2]
+
+
+def test_partition_serves_many_short_groups_in_one_query_per_page(vendor: str) -> None:
+    make_rows(dict.fromkeys(range(1, 41), 1))
+    queryset = PlanRow.objects.filter(group_id__in=range(1, 41))
+
+    with CaptureQueriesContext(connection) as captured:
+        rows = list(
+            RangeQuerySetWrapper(queryset, order_by=("group_id", "id"), step=20)
+        )
+
+    assert len(rows) == 40
+    assert len(captured) == (3 if vendor == "postgresql" else 5)
+
+
+def test_merge_pages_take_two_queries_each() -> None:
+    make_rows({1: 5, 2: 5, 3: 5})
+    queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3])
+    wrapper = RangeQuerySetWrapper(queryset, order_by="id", step=4)
+
+    assert wrapper.plan == "merge"
+    # The merged keys, then the rows by primary key.
+    assert _pages(wrapper) == [2, 2, 2, 2]
+
+
+def _page_plans(wrapper: RangeQuerySetWrapper[Any]) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        list(wrapper)
+    return [explain_sql(query["sql"]) for query in captured.captured_queries]
+
+
+def test_partition_pages_never_sort(vendor: str) -> None:
+    make_rows(dict.fromkeys(range(1, 6), 30))
+    queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3, 4, 5])
+
+    plans = _page_plans(
+        RangeQuerySetWrapper(queryset, order_by=("group_id", "id"), step=7)
+    )
+
+    # MariaDB answers "the values after the last one" without reading a table.
+    plans = [plan for plan in plans if "Impossible WHERE" not in plan]
+    assert plans
+    for plan in plans:
+        assert "plans_row_group_id" in plan
+        assert '"Sort"' not in plan
+        assert "TEMP B-TREE" not in plan
+        assert "filesort" not in plan
+
+
+def test_merge_sorts_no_more_than_the_branches_return(vendor: str) -> None:
+    make_rows(dict.fromkeys(range(1, 6), 30))
+    queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3, 4, 5])
+
+    keys_plan = _page_plans(RangeQuerySetWrapper(queryset, order_by="id", step=7))[0]
+
+    assert "plans_row_group_id" in keys_plan
+    if vendor == "postgresql":
+        assert '"Merge Append"' in keys_plan
+        assert '"Sort"' not in keys_plan
+    elif vendor == "sqlite":
+        assert "TEMP B-TREE" not in keys_plan
+    else:
+        # MariaDB has no ordered merge: it sorts the branches' few keys.
+        assert "<union" in keys_plan or "<derived" in keys_plan
