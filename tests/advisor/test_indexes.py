@@ -46,8 +46,8 @@ def test_every_index_name_is_one_the_database_has(model: type[Model]) -> None:
 
 
 def test_reads_every_index_source(vendor: str) -> None:
-    # InnoDB appends the primary key to every secondary index.
-    pk = (("id", False),) if vendor == "mysql" else ()
+    # InnoDB appends the primary key to every index, SQLite the rowid.
+    pk = (("id", False),) if vendor in {"mysql", "sqlite"} else ()
     sources = _by_source(IndexedThing)
     assert sources["primary key"] == (("id", False),)
     assert sources["owner foreign key"] == (("owner_id", False), *pk)

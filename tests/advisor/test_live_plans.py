@@ -37,6 +37,7 @@ def events(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
                     created=(i * 7919) % ROWS,
                     deleted=i % 5 == 0,
                     code=f"c{i}",
+                    batch=i % 50,
                 )
                 for i in range(ROWS)
             ),
@@ -61,9 +62,9 @@ class Shape:
     queryset: Callable[[], QuerySet[AdvisedEvent]]
     order_by: tuple[str, ...]
     served: bool
-    #: Vendors where the verdict differs. MariaDB: InnoDB appends the pk to
-    #: every index and builds partial indexes as full ones. PostgreSQL: IS
-    #: NULL does not fix a column for ORDER BY.
+    #: Vendors where the verdict differs. MariaDB and SQLite append the pk to
+    #: every index; MariaDB builds partial indexes as full ones; PostgreSQL
+    #: does not take IS NULL as fixing a column for ORDER BY.
     except_on: tuple[str, ...] = ()
 
 
@@ -141,6 +142,13 @@ SHAPES = [
         ("id",),
         True,
         except_on=("postgresql",),
+    ),
+    Shape(
+        "single_column_index_with_appended_pk",
+        lambda: _events().filter(batch=7),
+        ("id",),
+        False,
+        except_on=("mysql", "sqlite"),
     ),
     Shape(
         "partial_index_implied",

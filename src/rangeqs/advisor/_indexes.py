@@ -125,12 +125,25 @@ def model_indexes(
         index = _from_meta_index(model, meta_index, connection)
         if index is not None:
             found.append(index)
-    # MariaDB's InnoDB stores the primary key at the end of every secondary
-    # index, and its optimizer (extended_keys, on by default) uses it: an
-    # index on (group_id) is an index on (group_id, id) there.
-    if connection.vendor == "mysql":
-        found = [_extended_by_pk(index, pk) for index in found]
+    appended = _appended_pk(pk, connection)
+    if appended:
+        found = [_extended_by_pk(index, pk, appended) for index in found]
     return tuple(found)
+
+
+def _appended_pk(pk: Field[Any, Any], connection: BaseDatabaseWrapper) -> str | None:
+    """Who appends the primary key to every index, if anyone.
+
+    MariaDB's InnoDB stores the primary key at the end of every secondary
+    index and its optimizer (extended_keys, on by default) uses it. SQLite
+    ends every index with the rowid, which an ``integer`` primary key is.
+    Either way an index on (group_id) is one on (group_id, id) there.
+    """
+    if connection.vendor == "mysql":
+        return "the primary key InnoDB appends"
+    if connection.vendor == "sqlite" and pk.db_type(connection) == "integer":
+        return "the rowid SQLite appends"
+    return None
 
 
 def _pk_name(table: str, connection: BaseDatabaseWrapper) -> str:
@@ -253,12 +266,14 @@ def _opclass(opclass: str | None, connection: BaseDatabaseWrapper) -> str | None
     return opclass if connection.vendor == "postgresql" else None
 
 
-def _extended_by_pk(index: ModelIndex, pk: Field[Any, Any]) -> ModelIndex:
+def _extended_by_pk(
+    index: ModelIndex, pk: Field[Any, Any], appended: str
+) -> ModelIndex:
     if index.expression or any(column.field == pk for column in index.columns):
         return index
     return ModelIndex(
         name=index.name,
-        source=f"{index.source}, with the primary key InnoDB appends",
+        source=f"{index.source}, with {appended}",
         columns=(*index.columns, IndexColumn(pk)),
         unique=index.unique,
         condition=index.condition,

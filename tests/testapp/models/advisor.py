@@ -28,6 +28,7 @@ class AdvisedEvent(models.Model):
     created = models.IntegerField()
     deleted = models.BooleanField(default=False)
     code = models.CharField(max_length=32)
+    batch = models.IntegerField(db_index=True)
 
     class Meta:
         indexes = [
