@@ -416,3 +416,32 @@ def test_plan_auto_resolves_to_plain() -> None:
     wrapper = RangeQuerySetWrapper(Entry.objects.all())
     assert wrapper.plan == "plain"
     assert RangeQuerySetWrapper(Entry.objects.all(), plan="plain").plan == "plain"
+
+
+def test_limit_spans_null_phases(vendor: str) -> None:
+    entries = [EntryFactory.create(a=a) for a in (None, 1, None, 2)]
+    wrapper = RangeQuerySetWrapper(
+        Entry.objects.all(), step=2, limit=3, order_by=("a", "id")
+    )
+    batches = [pks(batch) for batch in wrapper.batches()]
+    nulls = [entries[0].pk, entries[2].pk]
+    values = [entries[1].pk, entries[3].pk]
+    everything = values + nulls if vendor == "postgresql" else nulls + values
+    assert batches == [everything[:2], everything[2:3]]
+
+
+def test_min_id_and_after_together_start_at_the_later_of_both() -> None:
+    EntryFactory.create_batch(6)
+    ids = all_pks()
+    first = RangeQuerySetWrapper(Entry.objects.all(), limit=4)
+    list(first)
+    resumed = RangeQuerySetWrapper(
+        Entry.objects.all(), min_id=ids[1], after=first.cursor
+    )
+    assert pks(resumed) == ids[4:]
+    early = RangeQuerySetWrapper(Entry.objects.all(), limit=1)
+    list(early)
+    bounded = RangeQuerySetWrapper(
+        Entry.objects.all(), min_id=ids[3], after=early.cursor
+    )
+    assert pks(bounded) == ids[3:]

@@ -184,3 +184,42 @@ class WrapperProperties(TestCase):
         # What was yielded came in strictly increasing key order.
         in_order = expected_order([entries[pk] for pk in yielded], wrapper.order_by)
         assert in_order == yielded
+
+
+SHAPES = {
+    "models": lambda qs: qs,
+    "values": lambda qs: qs.values("word", "a"),
+    "values_list": lambda qs: qs.values_list("a", "word"),
+    "flat": lambda qs: qs.values_list("word", flat=True),
+    "named": lambda qs: qs.values_list("word", "b", named=True),
+}
+# Mixed case, accents and punctuation: collations disagree on these, so the
+# database's own ORDER BY is the oracle.
+ANY_WORD = st.text(alphabet="aAbBéÉ_- z", max_size=3)
+
+
+class DatabaseOrderProperties(TestCase):
+    @given(
+        rows=st.lists(st.tuples(ANY_WORD, NULLABLE), max_size=12),
+        ordering=orderings(),
+        step=STEPS,
+        shape=st.sampled_from(sorted(SHAPES)),
+    )
+    def test_rows_come_in_the_order_and_shape_the_database_gives(
+        self,
+        rows: list[tuple[str, int | None]],
+        ordering: tuple[tuple[str, ...], bool],
+        step: int,
+        shape: str,
+    ) -> None:
+        for word, a in rows:
+            Entry.objects.create(word=word, a=a, b=len(word))
+        order_by, implicit_pk = ordering
+        queryset = SHAPES[shape](Entry.objects.all())
+        wrapper = RangeQuerySetWrapper(
+            queryset,
+            step=step,
+            order_by=order_by,
+            override_unique_safety_check=implicit_pk,
+        )
+        assert list(wrapper) == list(queryset.order_by(*wrapper.order_by))
