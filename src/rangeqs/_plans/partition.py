@@ -30,11 +30,13 @@ from django.db.models import Q
 from rangeqs._inlist import in_list_condition, replace_condition, values_after
 from rangeqs._keyset import after as after_condition
 from rangeqs._plans.base import Plan
+from rangeqs._where import without_condition
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from django.db.models import QuerySet
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models import Expression, QuerySet
     from django.db.models.lookups import In
 
     from rangeqs._keys import Key
@@ -59,6 +61,7 @@ class PartitionPlan(Plan):
         assert condition.field.attname == self.keys[0].name
         self._condition = condition
         self._lookup: In = condition.lookup  # type: ignore[assignment]
+        self._without_list = without_condition(self.queryset, condition)
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
         if after is None:
@@ -74,10 +77,25 @@ class PartitionPlan(Plan):
             )
             page = self.queryset.filter(bound, strictly_after)
             return self.run(self.ordered(page)[:size])
-        current = self.queryset.filter(Q(**{lead.name: after[0]}), strictly_after)
+        # The IN list adds nothing once the value is pinned, and SQLite would
+        # probe its index with the list instead of with `col = g AND id > z`.
+        current = self._without_list.filter(
+            Q(**{lead.name: after[0]}), self._after_within_value(after, connection)
+        )
         rows = self.run(self.ordered(current)[:size])
         if len(rows) == size:
             return rows
         trimmed = values_after(self._lookup, after[0], descending=lead.descending)
         following = replace_condition(self.queryset, self._condition, trimmed)
         return rows + self.run(self.ordered(following)[: size - len(rows)])
+
+    def _after_within_value(
+        self, after: tuple[Any, ...], connection: BaseDatabaseWrapper
+    ) -> Q | Expression:
+        """ "After the position" among the rows of its own IN value."""
+        rest = self.keys[1:]
+        if rest and not rest[0].nullable:
+            # A plain `id > z` next to `col = g`: every database bounds the
+            # index range with both.
+            return after_condition(rest, after[1:], connection)
+        return after_condition(self.keys, after, connection)
