@@ -178,3 +178,17 @@ def test_static_verdict_agrees_with_the_live_plan(shape: Shape, vendor: str) -> 
     assert plan.served is expected, f"{plan}\n{plan.raw}\n{plan.sql}"
     if report.served:
         assert report.index_name in plan.index_names, f"{plan}\n{report}"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("events")
+def test_statistics_put_the_most_selective_equality_column_first() -> None:
+    # kind: 7 values, batch: 50, project: 10. Filter order: kind, batch, project.
+    queryset = _events().filter(kind=2).filter(batch=7).filter(project=3)
+    order = ("created", "id")
+    static = advise(queryset, order_by=order).recommendation
+    assert static is not None
+    assert static.fields == ("kind", "batch", "project", "created", "id")
+    measured = advise(queryset, order_by=order, statistics=True).recommendation
+    assert measured is not None
+    assert measured.fields == ("batch", "project", "kind", "created", "id")

@@ -14,6 +14,7 @@ from rangeqs.advisor._indexes import model_indexes
 from rangeqs.advisor._recommend import recommend
 from rangeqs.advisor._report import Report
 from rangeqs.advisor._rules import fit_index, ways_out
+from rangeqs.advisor._statistics import distinct_values
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
@@ -33,17 +34,23 @@ def advise(
     *,
     order_by: str | Sequence[str] | None = None,
     using: str | None = None,
+    statistics: bool = False,
 ) -> Report:
     """Check whether one index of the model serves a keyset walk over ``target``.
 
     ``target`` is a queryset (then ``order_by`` is required) or a
-    ``RangeQuerySetWrapper`` (its queryset and order are used). Static: no
-    query runs; ``report.verify()`` asks the live planner.
+    ``RangeQuerySetWrapper`` (its queryset and order are used). ``using``
+    names the database whose rules apply (default: the queryset's).
+
+    Static: no query runs, unless ``statistics=True``, which reads the
+    planner's statistics once to put the most selective equality column first
+    in a recommendation. ``report.verify()`` asks the live planner.
     """
     queryset, order_by = _unwrap(target, order_by)
     model = queryset.model
     keys, _ = resolve_keys(model, order_by, reverse=False, add_tie_breaker=True)
-    connection = connections[using or queryset.db]
+    using = using or queryset.db
+    connection = connections[using]
     conditions = where_conditions(queryset)
     bounding = [c for c in conditions if c.can_bound_index]
     indexes = model_indexes(model, connection)
@@ -61,9 +68,15 @@ def advise(
     reasons = _reasons(
         fits, best, served=served, keys=keys, conditions=conditions, residual=residual
     )
-    recommendation = (
-        None if served else recommend(model, conditions, keys, indexes, vendor=vendor)
-    )
+    recommendation = None
+    if not served:
+        selectivity = None
+        if statistics:
+            columns = [str(c.field.column) for c in bounding if c.field is not None]
+            selectivity = distinct_values(model, columns, using=using)
+        recommendation = recommend(
+            model, conditions, keys, indexes, vendor=vendor, selectivity=selectivity
+        )
     return Report(
         served=served,
         index_name=None if best is None else best.index.name,

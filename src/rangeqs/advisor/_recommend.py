@@ -64,7 +64,7 @@ def recommend(
 ) -> Recommendation | None:
     """The index to add, or None when it would duplicate or be covered by one.
 
-    ``selectivity`` (distinct values per column, from the database's
+    ``selectivity`` (distinct values per column name, from the database's
     statistics) puts the most selective equality column first; without it the
     equality columns keep the order of the filters.
     """
@@ -83,7 +83,8 @@ def recommend(
             # IS NULL, which PostgreSQL does not take as fixing the column.
             partial.append(models.Q(**{f"{field.name}__isnull": True}))
     if selectivity:
-        equality.sort(key=lambda f: -selectivity.get(f.attname, 0.0))
+        # Stable: columns without statistics keep their filter order, last.
+        equality.sort(key=lambda f: -selectivity.get(f.column, 0.0))
     fixed = {c.field.attname for c in conditions if c.fixes_value and c.field}
     open_keys = [key for key in keys if key.name not in fixed]
     # A backward scan serves the reversed order: keep the first key ascending.

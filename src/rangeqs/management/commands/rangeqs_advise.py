@@ -61,7 +61,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--explain",
             action="store_true",
-            help="Also EXPLAIN a keyset page on the database and show the plan.",
+            help=(
+                "Also EXPLAIN a keyset page on the database and show the plan; the "
+                "recommendation then puts the most selective column first."
+            ),
         )
         parser.add_argument(
             "--database",
@@ -87,7 +90,12 @@ class Command(BaseCommand):
             )
         queryset = model._default_manager.using(database).filter(**filters)
         try:
-            report = advise(queryset, order_by=order_by, using=database)
+            report = advise(
+                queryset,
+                order_by=order_by,
+                using=database,
+                statistics=options["explain"],
+            )
         except InvalidQuerySetError as exc:
             raise CommandError(str(exc)) from None
         plan = report.verify(using=database) if options["explain"] else None
