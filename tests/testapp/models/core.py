@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
 __all__ = ["Entry", "Owner", "TypedKey", "Uniqueness"]
+
+# A linguistic, case-insensitive collation where the database has one (the
+# embedded PostgreSQL 18 is built without ICU): the keyset comparisons must
+# follow it exactly as ORDER BY does.
+LINGUISTIC_COLLATION = {
+    "sqlite": "NOCASE",
+    "postgresql15": "und-x-icu",
+    "mariadb": "utf8mb4_unicode_ci",
+}.get(settings.RANGEQS_TEST_DATABASE)
 
 
 class Owner(models.Model):
@@ -22,6 +32,9 @@ class Entry(models.Model):
     b = models.IntegerField(default=0)
     c = models.IntegerField(null=True)
     word = models.CharField(max_length=10, default="")
+    folded = models.CharField(
+        max_length=10, default="", db_collation=LINGUISTIC_COLLATION
+    )
     owner = models.ForeignKey(Owner, on_delete=models.CASCADE, null=True)
 
     class Meta:
