@@ -116,7 +116,7 @@ def test_in_list_before_the_keyset_names_the_two_ways_out() -> None:
     assert report.reasons[-1] == (
         "Two ways out of the sort: order by the IN column first (order_by=('group', "
         "'id')), or keep order_by=('id',) with the merge plan (plan=\"merge\"), which "
-        "reads one bounded branch per value; both need an index led by (group, id)."
+        "reads one bounded branch per value; adv_event_group_id serves both."
     )
     assert report.recommendation is None
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from rangeqs._keys import Key
     from rangeqs._where import Condition
+    from rangeqs.advisor._recommend import Recommendation
     from rangeqs.advisor._rules import IndexFit
 
 __all__ = ["advise", "check_index"]
@@ -77,6 +78,8 @@ def advise(
         recommendation = recommend(
             model, conditions, keys, indexes, vendor=vendor, selectivity=selectivity
         )
+    if recommendation is not None:
+        reasons.extend(_left_residual(recommendation, conditions, keys))
     return Report(
         served=served,
         index_name=None if best is None else best.index.name,
@@ -121,6 +124,35 @@ def check_index(
             f"check_index=True to only log the report."
         )
     logger.warning("%s", report)
+
+
+def _left_residual(
+    recommendation: Recommendation,
+    conditions: Sequence[Condition],
+    keys: Sequence[Key],
+) -> list[str]:
+    """Name the IN lists and ranges the recommended index leaves to the rows."""
+    indexed = {name.removeprefix("-") for name in recommendation.fields}
+    key_names = {key.name for key in keys}
+    left = [
+        c.field
+        for c in conditions
+        if c.can_bound_index
+        and c.kind in {"in", "range"}
+        and c.field is not None
+        and c.field.name not in indexed
+        and c.field.attname not in key_names
+    ]
+    if not left:
+        return []
+    names = ", ".join(dict.fromkeys(field.attname for field in left))
+    return [
+        (
+            f"The recommended index leaves {names} to be checked on each row it reads: "
+            f"when that filter keeps few of them, ordering by {left[0].attname} first "
+            f"reads less."
+        )
+    ]
 
 
 def _unwrap(
@@ -206,7 +238,7 @@ def _reasons(
             if reason not in reasons:
                 reasons.append(reason)
         if best is not None and best.breaker is not None:
-            reasons.append(ways_out(best.breaker, keys))
+            reasons.append(ways_out(best, keys))
         if best is not None and best.ordered and not best.bounded_by:
             reasons.append(
                 f"No index narrows the scan by the filters: every page reads rows "

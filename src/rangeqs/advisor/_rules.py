@@ -201,27 +201,36 @@ def _break_reason(
     )
 
 
-def ways_out(breaker: Condition, keys: Sequence[Key]) -> str:
-    """How to keep bounded pages when ``breaker`` precedes the keyset columns."""
+def ways_out(fit: IndexFit, keys: Sequence[Key]) -> str:
+    """How to keep bounded pages when ``fit.breaker`` precedes the keyset columns."""
+    breaker = fit.breaker
+    assert breaker is not None
     assert breaker.field is not None
     column = breaker.field.attname
-    suggested = (column, *(key.ordering for key in keys if key.name != column))
+    rest = tuple(key.ordering for key in keys if key.name != column)
+    suggested = (column, *rest)
     if breaker.kind == "isnull":
-        rest = ", ".join(key.ordering for key in keys if key.name != column)
         return (
-            f"To avoid the sort on PostgreSQL, index ({rest}) only where {column} "
-            f"IS NULL (a partial index, condition=Q({column}__isnull=True))."
+            f"To avoid the sort on PostgreSQL, index ({', '.join(rest)}) only where "
+            f"{column} IS NULL (a partial index, condition=Q({column}__isnull=True))."
         )
-    if breaker.kind == "in":
+    if breaker.kind != "in":
         return (
-            f"Two ways out of the sort: order by the IN column first "
-            f"(order_by={suggested!r}), or keep order_by={_key_tuple(keys)!r} with "
-            f'the merge plan (plan="merge"), which reads one bounded branch per '
-            f"value; both need an index led by ({', '.join(suggested)})."
+            f"To avoid the sort, order by {column} first (order_by={suggested!r}) or "
+            f"filter {column} by equality."
         )
+    # The columns fixed before the IN column stay in front of it.
+    lead = fit.columns[: fit.columns.index(column)]
+    needed = (*lead, column, *(key.name for key in keys if key.name != column))
+    if fit.columns[: len(needed)] == needed:
+        index = f"{fit.index.name} serves both"
+    else:
+        index = f"both need an index led by ({', '.join(needed)})"
     return (
-        f"To avoid the sort, order by {column} first (order_by={suggested!r}) or "
-        f"filter {column} by equality."
+        f"Two ways out of the sort: order by the IN column first "
+        f"(order_by={suggested!r}), or keep order_by={_key_tuple(keys)!r} with "
+        f'the merge plan (plan="merge"), which reads one bounded branch per '
+        f"value; {index}."
     )
 
 
