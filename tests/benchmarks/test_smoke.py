@@ -71,7 +71,7 @@ def test_inlist_measures_the_plans_on_both_sets() -> None:
         InListOptions(
             rows=21_000,
             steps=(100,),
-            strategies=("iterator", "plain", "auto"),
+            strategies=("iterator", "plain", "merge", "partition", "auto"),
         ),
     )
 
@@ -81,10 +81,16 @@ def test_inlist_measures_the_plans_on_both_sets() -> None:
     # Sparse: every id with id % 100 = 1; dense: id % 21 = 0 minus those.
     assert dense.title.startswith("dense set: 990 rows in 100 groups")
     assert sparse.title.startswith("sparse set: 210 rows in 100 groups")
-    assert [row[2] for row in dense.rows] == ["990"] * 3
-    assert [row[2] for row in sparse.rows] == ["210"] * 3
+    assert [row[2] for row in dense.rows] == ["990"] * 5
+    assert [row[2] for row in sparse.rows] == ["210"] * 5
     assert not dense.notes
     assert not sparse.notes
+    assert [target.name for target in result.targets] == [
+        "dense, step 100: partition / iterator() time",
+        "sparse, step 100: partition / iterator() time",
+        "sparse, step 100: plain / merge time",
+    ]
+    assert all(target.measured is not None for target in result.targets)
     assert not _table_exists("rangeqs_bench_grouphash")
 
 
