@@ -192,20 +192,23 @@ def _best_fit(
     fits: Sequence[IndexFit], keys: Sequence[Key], *, filtered: bool
 ) -> IndexFit | None:
     """The serving index that the filters narrow most; else the index that
-    narrows the scan most; else one that at least gives the order."""
+    narrows the scan most; else one that at least gives the order.
+
+    Ties go to the index that holds the keyset columns (the one a fix, merge
+    plan or new order, builds on), then to one that declares them rather than
+    gets the pk appended by the database, then to the shorter one.
+    """
+    key_names = {key.name for key in keys}
+
+    def rank(fit: IndexFit) -> tuple[int, int, bool, int]:
+        held = len(key_names.intersection(fit.columns))
+        return (len(fit.bounded_by), held, not fit.index.pk_appended, -len(fit.columns))
+
     served = [f for f in fits if f.served and (f.bounded_by or not filtered)]
     if served:
-        return max(served, key=lambda f: (len(f.bounded_by), -len(f.columns)))
+        return max(served, key=rank)
     narrowing = [f for f in fits if f.usable and f.bounded_by]
     if narrowing:
-        key_names = {key.name for key in keys}
-
-        # Among indexes the filters narrow equally, the one that also holds
-        # the keyset columns is the one a fix (merge plan, new order) builds on.
-        def rank(fit: IndexFit) -> tuple[int, int, int]:
-            held = len(key_names.intersection(fit.columns))
-            return (len(fit.bounded_by), held, -len(fit.columns))
-
         return max(narrowing, key=rank)
     ordered = [f for f in fits if f.served]
     return ordered[0] if ordered else None

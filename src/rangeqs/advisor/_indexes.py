@@ -49,6 +49,8 @@ class ModelIndex:
     condition: Q | None = None
     #: Indexes on expressions (``Index(Lower("name"))``) hold no plain column.
     expression: bool = False
+    #: The database added the primary key after the declared columns.
+    pk_appended: bool = False
 
     def describe(self) -> str:
         if self.expression:
@@ -277,4 +279,5 @@ def _extended_by_pk(
         columns=(*index.columns, IndexColumn(pk)),
         unique=index.unique,
         condition=index.condition,
+        pk_appended=True,
     )
