@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated strategies (default {','.join(STRATEGY_NAMES)})",
     )
     inlist.add_argument(
+        "--repeat",
+        type=_positive_int,
+        default=1,
+        help="best of N passes per strategy (default 1)",
+    )
+    inlist.add_argument(
         "--max-seconds",
         type=float,
         help="stop a strategy after this long and report its partial rate",
@@ -167,6 +173,7 @@ def _run(args: Any) -> BenchmarkResult:
             sets=tuple(args.sets),
             strategies=tuple(args.strategies),
             max_seconds=args.max_seconds,
+            repeat=args.repeat,
             keep=args.keep,
         ),
         progress=_progress,

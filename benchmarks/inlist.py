@@ -101,6 +101,8 @@ class InListOptions:
     sets: tuple[str, ...] = ("dense", "sparse")
     strategies: tuple[str, ...] = tuple(STRATEGIES)
     max_seconds: float | None = None
+    # Best of this many passes per strategy, taken in turns.
+    repeat: int = 1
     keep: bool = False
 
 
@@ -110,6 +112,19 @@ class _Outcome:
     buffers: str = ""
     sorts: str = ""
     error: str = ""
+
+
+_COLUMNS = (
+    "step",
+    "strategy",
+    "rows",
+    "queries",
+    "time",
+    "rows/s",
+    "vs iterator()",
+    "buffers/page start, mid, end",
+    "sort",
+)
 
 
 def run_inlist(
@@ -134,75 +149,90 @@ def run_inlist(
             table = Table(
                 f"{set_name} set: {expected:,} rows in {len(GROUPS[set_name])} groups "
                 f"of {options.rows:,}",
-                [
-                    "step",
-                    "strategy",
-                    "rows",
-                    "queries",
-                    "time",
-                    "rows/s",
-                    "vs iterator()",
-                    "buffers/page start, mid, end",
-                    "sort",
-                ],
+                _COLUMNS,
             )
             for step in options.steps:
-                for name in options.strategies:
-                    progress(f"inlist: {set_name}, step {step}, {name}")
-                    outcome = _run_strategy(connection, name, queryset, step, options)
+                progress(f"inlist: {set_name}, step {step}")
+                by_name = _measure_step(connection, queryset, step, options, progress)
+                for name, outcome in by_name.items():
                     outcomes[set_name, step, name] = outcome
-                    table.rows.append(
-                        _row(
-                            step,
-                            name,
-                            outcome,
-                            outcomes.get((set_name, step, BASELINE)),
-                        )
-                    )
-                    if (
-                        outcome.result is not None
-                        and outcome.result.complete
-                        and outcome.result.rows != expected
-                    ):
-                        table.notes.append(
-                            f"- **{name} at step {step} yielded "
-                            f"{outcome.result.rows:,} rows of {expected:,}.**"
-                        )
-            table.notes += _notes(set_name, outcomes)
+                    table.rows.append(_row(step, name, outcome, by_name.get(BASELINE)))
+                    table.notes += _notes(step, name, outcome, expected)
             tables.append(table)
-        legend = Table("Strategies", ["strategy", "what runs"])
-        legend.rows += [[name, STRATEGIES[name][0]] for name in options.strategies]
-        legend.notes.append(
-            "`vs iterator()`: rows/s of `iterator()` divided by the strategy's "
-            "(how many times slower). Buffers: shared hit + read from "
-            "`EXPLAIN (ANALYZE, BUFFERS)` of the first, middle and last page query "
-            "(for `iterator()`, its one query's total divided by the pages of "
-            "`step` rows). `partial`: stopped by --max-seconds; its rate is over "
-            "the rows it reached."
-        )
-        return BenchmarkResult([legend, *tables], _targets(options, outcomes))
+        return BenchmarkResult([_legend(options), *tables], _targets(options, outcomes))
 
 
-def _run_strategy(
+def _legend(options: InListOptions) -> Table:
+    legend = Table("Strategies", ["strategy", "what runs"])
+    legend.rows += [[name, STRATEGIES[name][0]] for name in options.strategies]
+    best = f"Best of {options.repeat} passes, taken in turns. " * (options.repeat > 1)
+    legend.notes.append(
+        f"{best}`vs iterator()`: rows/s of `iterator()` divided by the strategy's "
+        "(how many times slower). Buffers: shared hit + read from "
+        "`EXPLAIN (ANALYZE, BUFFERS)` of the first, middle and last page query "
+        "(for `iterator()`, its one query's total divided by the pages of "
+        "`step` rows). `partial`: stopped by --max-seconds; its rate is over "
+        "the rows it reached."
+    )
+    return legend
+
+
+def _measure_step(
+    connection: BaseDatabaseWrapper,
+    queryset: QuerySet[BenchGroupHash],
+    step: int,
+    options: InListOptions,
+    progress: Callable[[str], None],
+) -> dict[str, _Outcome]:
+    best: dict[str, PassResult] = {}
+    errors: dict[str, str] = {}
+    for _ in range(options.repeat):
+        for name in options.strategies:
+            if name in errors:
+                continue
+            progress(f"inlist:   {name}")
+            result = _timed(connection, name, queryset, step, options)
+            if isinstance(result, str):
+                errors[name] = result
+            elif (
+                name not in best or result.rows_per_second > best[name].rows_per_second
+            ):
+                best[name] = result
+    return {
+        name: _Outcome(None, error=errors[name])
+        if name in errors
+        else _explained(connection, name, best[name], step)
+        for name in options.strategies
+    }
+
+
+def _timed(
     connection: BaseDatabaseWrapper,
     name: str,
     queryset: QuerySet[BenchGroupHash],
     step: int,
     options: InListOptions,
-) -> _Outcome:
+) -> PassResult | str:
+    """The pass, or why the strategy could not run."""
     make_rows = STRATEGIES[name][1]
     try:
-        result = timed_pass(
+        return timed_pass(
             connection,
             lambda: make_rows(queryset, step),
             max_seconds=options.max_seconds,
         )
     except ImportError as exc:
-        return _Outcome(None, error=f"not installed ({exc.name})")
+        return f"not installed ({exc.name})"
     except Exception as exc:
-        # One strategy that cannot run (a plan not built yet, a tool that
-        # cannot express the query) should not cost the others their run.
-        return _Outcome(None, error=f"{type(exc).__name__}: {exc}")
+        # One strategy that cannot run (a tool that cannot express the
+        # query, a plan that refuses the queryset) should not cost the others
+        # their run.
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _explained(
+    connection: BaseDatabaseWrapper, name: str, result: PassResult, step: int
+) -> _Outcome:
     if name == BASELINE:
         plan = explain_page(connection, result.queries[0])
         page_count = max(1, math.ceil(result.rows / step))
@@ -257,12 +287,15 @@ def _slowdown(faster: _Outcome | None, slower: _Outcome | None) -> float | None:
     return faster.result.rows_per_second / slower.result.rows_per_second
 
 
-def _notes(set_name: str, outcomes: dict[tuple[str, int, str], _Outcome]) -> list[str]:
-    return [
-        f"- step {step}, {name}: {outcome.error}"
-        for (outcome_set, step, name), outcome in outcomes.items()
-        if outcome_set == set_name and outcome.error
-    ]
+def _notes(step: int, name: str, outcome: _Outcome, expected: int) -> list[str]:
+    if outcome.error:
+        return [f"- step {step}, {name}: {outcome.error}"]
+    result = outcome.result
+    if result is not None and result.complete and result.rows != expected:
+        return [
+            f"- **step {step}, {name}: yielded {result.rows:,} rows of {expected:,}.**"
+        ]
+    return []
 
 
 def _targets(

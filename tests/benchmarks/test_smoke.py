@@ -123,6 +123,7 @@ def test_inlist_runs_the_other_tools_or_reports_them_not_installed() -> None:
             steps=(1000,),
             sets=("dense",),
             strategies=("iterator", "chunkator", "keyset-pagination-plus"),
+            repeat=2,
         ),
     )
 
