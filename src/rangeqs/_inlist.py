@@ -231,9 +231,25 @@ def rewrite_in_lists(
     return queryset
 
 
-def in_list_condition(queryset: QuerySet[Any, Any]) -> Condition | None:
-    """The first IN list of literal values AND-ed into the filters, if any."""
-    return next((c for c in where_conditions(queryset) if _is_literal_in_list(c)), None)
+def in_list_condition(
+    queryset: QuerySet[Any, Any],
+    *,
+    column: str | None = None,
+    not_column: str | None = None,
+) -> Condition | None:
+    """The first IN list of literal values AND-ed into the filters, if any:
+    on the column with attname ``column``, or on any column but ``not_column``."""
+    for condition in where_conditions(queryset):
+        if not _is_literal_in_list(condition):
+            continue
+        assert condition.field is not None
+        attname = condition.field.attname
+        if column is not None and attname != column:
+            continue
+        if not_column is not None and attname == not_column:
+            continue
+        return condition
+    return None
 
 
 def replace_condition(

@@ -55,7 +55,7 @@ class MergePlan(Plan):
 
     def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
         super().__init__(queryset, keys)
-        condition = in_list_condition(self.queryset)
+        condition = in_list_condition(self.queryset, not_column=self.keys[0].name)
         assert condition is not None
         assert condition.field is not None
         assert condition.values is not None

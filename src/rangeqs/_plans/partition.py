@@ -54,11 +54,10 @@ class PartitionPlan(Plan):
 
     def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
         super().__init__(queryset, keys)
-        condition = in_list_condition(self.queryset)
+        condition = in_list_condition(self.queryset, column=self.keys[0].name)
         assert condition is not None
         assert condition.lookup is not None
         assert condition.field is not None
-        assert condition.field.attname == self.keys[0].name
         self._condition = condition
         self._lookup: In = condition.lookup  # type: ignore[assignment]
         self._without_list = without_condition(self.queryset, condition)

@@ -59,34 +59,38 @@ def select_plan(
         )
     if requested == "plain":
         return PlainPlan
-    condition = in_list_condition(queryset)
+    lead = keys[0].name
+    leading_list = in_list_condition(queryset, column=lead)
+    other_list = in_list_condition(queryset, not_column=lead)
     if requested == "partition":
-        _check_partition(condition, keys)
+        _check_partition(leading_list, other_list, keys)
         return PartitionPlan
     if requested == "merge":
-        _check_merge(condition, keys)
+        _check_merge(other_list, leading_list, keys)
         return MergePlan
-    return _auto(queryset, keys, condition)
+    return _auto(queryset, keys, leading_list, other_list)
 
 
 def _auto(
-    queryset: QuerySet[Any, Any], keys: Sequence[Key], condition: Condition | None
+    queryset: QuerySet[Any, Any],
+    keys: Sequence[Key],
+    leading_list: Condition | None,
+    other_list: Condition | None,
 ) -> type[Plan]:
     orderings = [key.ordering for key in keys]
     # Even where an index gives the order of (col, key) under `col IN (...)`,
     # a plain page re-enters every listed value on every page: only a single
     # value leaves nothing for the IN-list plans to save.
-    if condition is not None and condition.values and len(set(condition.values)) > 1:
-        assert condition.field is not None
-        column = condition.field.attname
-        one_value = without_condition(queryset, condition).filter(
-            Q(**{column: condition.values[0]})
-        )
-        if advise(one_value, order_by=orderings).served:
-            if column == keys[0].name:
-                return PartitionPlan
-            if len(set(condition.values)) <= MERGE_MAX_VALUES:
-                return MergePlan
+    if _several_values(leading_list) and _branch_served(
+        queryset, leading_list, orderings
+    ):
+        return PartitionPlan
+    if (
+        other_list is not None
+        and 1 < _distinct_count(other_list) <= MERGE_MAX_VALUES
+        and _branch_served(queryset, other_list, orderings)
+    ):
+        return MergePlan
     report = advise(queryset, order_by=orderings)
     if report.served:
         return PlainPlan
@@ -97,40 +101,66 @@ def _auto(
     return PlainPlan
 
 
-def _check_partition(condition: Condition | None, keys: Sequence[Key]) -> None:
-    if condition is None:
+def _several_values(condition: Condition | None) -> bool:
+    return condition is not None and _distinct_count(condition) > 1
+
+
+def _distinct_count(condition: Condition) -> int:
+    return len(set(condition.values or ()))
+
+
+def _branch_served(
+    queryset: QuerySet[Any, Any], condition: Condition | None, orderings: Sequence[str]
+) -> bool:
+    """Whether an index serves the keys for one value of the list (the advisor's
+    static verdict on ``col = v`` in the place of ``col IN (...)``)."""
+    assert condition is not None
+    assert condition.field is not None
+    assert condition.values
+    one_value = without_condition(queryset, condition).filter(
+        Q(**{condition.field.attname: condition.values[0]})
+    )
+    return advise(one_value, order_by=orderings).served
+
+
+def _check_partition(
+    leading_list: Condition | None, other_list: Condition | None, keys: Sequence[Key]
+) -> None:
+    if leading_list is not None:
+        return
+    if other_list is None:
         raise InvalidQuerySetError(
             "plan='partition' walks the values of an IN list, but the queryset has "
             "no __in filter on a column of its model: filter with col__in=[...] or "
             "use plan='plain'."
         )
-    assert condition.field is not None
-    column = condition.field.attname
-    if column != keys[0].name:
+    assert other_list.field is not None
+    column = other_list.field.attname
+    raise InvalidQuerySetError(
+        f"plan='partition' needs order_by to start with the IN column "
+        f"{column!r}, not {keys[0].name!r}: pass order_by=({column!r}, "
+        f"{keys[0].name!r}) or use plan='merge' to keep {keys[0].name!r} order."
+    )
+
+
+def _check_merge(
+    other_list: Condition | None, leading_list: Condition | None, keys: Sequence[Key]
+) -> None:
+    if other_list is None and leading_list is not None:
         raise InvalidQuerySetError(
-            f"plan='partition' needs order_by to start with the IN column "
-            f"{column!r}, not {keys[0].name!r}: pass order_by=({column!r}, "
-            f"{keys[0].name!r}) or use plan='merge' to keep {keys[0].name!r} order."
+            f"plan='merge' keeps an order that does not start with the IN column, "
+            f"but order_by starts with {keys[0].name!r}: use plan='partition'."
         )
-
-
-def _check_merge(condition: Condition | None, keys: Sequence[Key]) -> None:
-    if condition is None:
+    if other_list is None:
         raise InvalidQuerySetError(
             "plan='merge' merges one branch per value of an IN list, but the "
             "queryset has no __in filter on a column of its model: filter with "
             "col__in=[...] or use plan='plain'."
         )
-    assert condition.field is not None
-    assert condition.values is not None
-    column = condition.field.attname
-    if column == keys[0].name:
-        raise InvalidQuerySetError(
-            f"plan='merge' keeps an order that does not start with the IN column, "
-            f"but order_by starts with {column!r}: use plan='partition'."
-        )
-    count = len(set(condition.values))
+    assert other_list.field is not None
+    count = _distinct_count(other_list)
     if count > MERGE_MAX_VALUES:
+        column = other_list.field.attname
         raise InvalidQuerySetError(
             f"plan='merge' unions one query per value and takes at most "
             f"{MERGE_MAX_VALUES} values, but the IN list on {column!r} has {count}: "
