@@ -100,7 +100,10 @@ def where_conditions(queryset: QuerySet[Any] | Query) -> tuple[Condition, ...]:
     """Every leaf of the WHERE tree of ``queryset``, in tree order."""
     query = queryset if isinstance(queryset, Query) else queryset.query
     found: list[Condition] = []
-    _collect(query.where, query.base_table, (), bounding=True, found=found)
+    # Query.base_table would cache None on a query without aliases yet, which
+    # breaks the caller's queryset later; the first alias is the same table.
+    base_alias = next(iter(query.alias_map), None)
+    _collect(query.where, base_alias, (), bounding=True, found=found)
     return tuple(found)
 
 
