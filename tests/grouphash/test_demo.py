@@ -12,13 +12,14 @@ import pytest
 
 from rangeqs.examples.grouphash.__main__ import main
 from rangeqs.examples.grouphash.datagen import placement
+from rangeqs.examples.grouphash.demo import WALKS
 from rangeqs.examples.grouphash.settings import database_from_url
 
 if TYPE_CHECKING:
     from pytest_django.fixtures import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-WALK_LINES = ("seed, original", "seed, Option 1", "rangeqs")
+WALK_NAMES = [name for name, _walk in WALKS]
 
 
 def table_lines(output: str) -> list[list[str]]:
@@ -52,7 +53,7 @@ def test_demo_shows_the_advice_and_the_table_of_both_walks(
     assert all("Live plan of page 2: " in section for section in advice)
     rows = table_lines(output)
     assert [(row[0], row[1]) for row in rows] == [
-        (target_set, walk) for target_set in ("dense", "sparse") for walk in WALK_LINES
+        (target_set, walk) for target_set in ("dense", "sparse") for walk in WALK_NAMES
     ]
     # 3000 rows: 4.7 % dense, 1 % sparse, each scheduled in full by every walk.
     assert {row[0]: row[4] for row in rows} == {"dense": "141", "sparse": "30"}

@@ -40,9 +40,9 @@ if TYPE_CHECKING:
 __all__ = ["WALKS", "run_demo"]
 
 WALKS = [
-    ("seed, original", SEED_WALK),
-    ("seed, Option 1", SEED_OPTION_1_WALK),
-    ("rangeqs", RANGEQS_WALK),
+    ("seed, original: project_id + group_id IN", SEED_WALK),
+    ("seed, Option 1: group_id IN", SEED_OPTION_1_WALK),
+    ("rangeqs: project_id + group_id IN", RANGEQS_WALK),
 ]
 
 
