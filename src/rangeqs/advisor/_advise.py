@@ -233,7 +233,8 @@ def _reasons(
         }
         ranked = sorted(fits, key=lambda fit: fit is not best)
         for fit in ranked:
-            if fit is not best and fit.usable and not involved & set(fit.columns):
+            declared = fit.columns[:-1] if fit.index.pk_appended else fit.columns
+            if fit is not best and fit.usable and not involved & set(declared):
                 continue
             reason = fit.reason
             if fit.ordered and not fit.bounded_by:

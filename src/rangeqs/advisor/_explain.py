@@ -35,14 +35,14 @@ class Plan:
     #: The plan sorts rows (PostgreSQL ``Sort``, SQLite ``USE TEMP B-TREE FOR
     #: ORDER BY``, MariaDB ``filesort``).
     sorts: bool
-    #: No filter of the queryset narrows the scan: the table is read
+    #: True when no filter of the queryset narrows the scan (the table is read
     #: sequentially, or an index is read in key order with every filter
-    #: checked row by row (as many rows per page as it takes to find a page).
+    #: checked row by row, as many rows per page as it takes to find a page).
     full_scan: bool
     #: Indexes the plan reads, in plan order.
     index_names: tuple[str, ...]
-    #: The database's own output: PostgreSQL and MariaDB JSON (parsed), the
-    #: SQLite plan rows as text lines.
+    #: The database's own output (PostgreSQL and MariaDB JSON, parsed; the
+    #: SQLite plan rows as text lines).
     raw: Any
     #: The page query that was explained, with its parameters inlined for
     #: reading (never for running).

@@ -14,7 +14,7 @@ from rangeqs.operations import AddIndexConcurrently
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from django.db.models import Model
+    from django.db.models import Model, Q
 
     from rangeqs._keys import Key
     from rangeqs._where import Condition
@@ -35,7 +35,7 @@ class Recommendation:
     fields: tuple[str, ...]
     name: str
     #: The condition of a partial index (PostgreSQL, for ``IS NULL`` filters).
-    condition: models.Q | None = None
+    condition: Q | None = None
 
     def index(self) -> models.Index:
         return models.Index(

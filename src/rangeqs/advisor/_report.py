@@ -11,7 +11,6 @@ from rangeqs.advisor._explain import explain_page
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
-    from rangeqs._keys import Key
     from rangeqs.advisor._explain import Plan
     from rangeqs.advisor._recommend import Recommendation
 
@@ -35,7 +34,7 @@ class Report:
     full_scan: bool
     #: Filter columns checked on the fetched rows rather than in the index.
     residual_filters: tuple[str, ...]
-    #: Plain sentences: why, index by index and column by column.
+    #: Why, in plain sentences, index by index and column by column.
     reasons: list[str]
     #: The index to add (None when served, or when no index can serve).
     recommendation: Recommendation | None
@@ -44,7 +43,8 @@ class Report:
     #: The keyset order, as ``order_by()`` arguments.
     order_by: tuple[str, ...]
     _queryset: QuerySet[Any] = field(repr=False, compare=False)
-    _keys: tuple[Key, ...] = field(repr=False, compare=False)
+    # Typed loosely: the key type is internal and would show in the docs.
+    _keys: tuple[Any, ...] = field(repr=False, compare=False)
 
     def verify(
         self,
