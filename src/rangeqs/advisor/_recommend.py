@@ -92,6 +92,13 @@ def recommend(
     columns: list[tuple[str, bool]] = [(f.attname, False) for f in equality]
     columns += [(key.name, key.descending != flip) for key in open_keys]
     where = _all_of(partial)
+    bounding = {c.field.attname for c in conditions if c.can_bound_index and c.field}
+    narrowed = bool(equality) or where is not None
+    narrowed = narrowed or (bool(open_keys) and open_keys[0].name in bounding)
+    if conditions and not narrowed:
+        # Only IN lists, ranges or unusable filters off the keys: an index led
+        # by them breaks the order, one led by the keys ignores them.
+        return None
     if not columns or any(_covers(index, columns, where) for index in existing):
         return None
     fields = tuple(
