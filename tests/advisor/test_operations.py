@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from io import StringIO
 from typing import TYPE_CHECKING
 
 import pytest
@@ -155,3 +156,22 @@ def test_operations_serialize_with_their_own_import() -> None:
     assert RemoveIndexConcurrently(model_name="widget", name=INDEX).describe() == (
         f"Concurrently remove index {INDEX} from widget"
     )
+
+
+def test_sqlmigrate_shows_the_statements(vendor: str) -> None:
+    forwards, backwards = StringIO(), StringIO()
+    call_command("sqlmigrate", APP, "0002_widget_size_id", stdout=forwards)
+    call_command(
+        "sqlmigrate", APP, "0002_widget_size_id", backwards=True, stdout=backwards
+    )
+    if vendor == "postgresql":
+        assert 'CREATE INDEX CONCURRENTLY IF NOT EXISTS "opsapp_widget_size_id"' in (
+            forwards.getvalue()
+        )
+        assert 'DROP INDEX CONCURRENTLY IF EXISTS "opsapp_widget_size_id"' in (
+            backwards.getvalue()
+        )
+    else:
+        assert "CREATE INDEX" in forwards.getvalue()
+        assert "CONCURRENTLY" not in forwards.getvalue()
+        assert "DROP INDEX" in backwards.getvalue()

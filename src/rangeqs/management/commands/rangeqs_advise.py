@@ -156,8 +156,9 @@ def _parse_filter(model: type[Model], raw: str) -> tuple[str, Any]:
     lookup_name = lookup_name or "exact"
     if LOOKUP_SEP in lookup_name or field.get_lookup(lookup_name) is None:
         raise CommandError(
-            f"--filter {raw!r}: {lookup_name!r} is not a lookup of {name!r}: use "
-            f"one such as exact, in, gt, gte, lt, lte, range or isnull."
+            f"--filter {raw!r}: {lookup_name!r} is not a lookup of {name!r}: name "
+            f"a column of {model._meta.label} (foreign keys by attname, e.g. "
+            f"group_id) and one lookup such as in, gt, gte, lt, lte, range or isnull."
         )
     if lookup_name == "isnull":
         if text.lower() not in _BOOLEANS:
