@@ -107,8 +107,10 @@ def test_text_output_with_the_live_plan() -> None:
         (
             [EVENT, "--filter", "group__near=3"],
             (
-                "--filter 'group__near=3': 'near' is not a lookup of 'group': use one "
-                "such as exact, in, gt, gte, lt, lte, range or isnull."
+                "--filter 'group__near=3': 'near' is not a lookup of 'group': name a "
+                "column of testapp.AdvisedEvent (foreign keys by attname, e.g. "
+                "group_id) and one lookup such as in, gt, gte, lt, lte, range or "
+                "isnull."
             ),
         ),
         (
