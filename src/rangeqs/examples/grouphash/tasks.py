@@ -84,7 +84,8 @@ class DeletionRun:
     batches: int
     queries: int
     seconds: float
-    #: The page that would time out first: the seed's pages grow with the set.
+    #: The slowest page, the one that would time out first (the seed's pages
+    #: grow with the set).
     slowest_page_seconds: float
     plan: str
 
