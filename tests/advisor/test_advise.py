@@ -69,7 +69,8 @@ def test_partial_index_is_unusable_when_its_condition_is_not_implied(
     assert not report.served
     assert report.full_scan
     assert any(
-        "is partial and the filters do not imply its condition" in reason
+        "is partial and the filters do not imply its condition (deleted=False)"
+        in reason
         for reason in report.reasons
     )
 
@@ -184,7 +185,10 @@ def test_filters_that_cannot_bound_an_index_leave_a_full_scan(queryset: Any) -> 
 def test_filters_on_a_joined_table_cannot_bound_an_index() -> None:
     report = advise(GroupHash.objects.filter(group__message="m"), order_by="id")
     assert not report.served
-    assert any("on a joined table (message)" in reason for reason in report.reasons)
+    assert any(
+        reason.startswith("Conditions on message cannot bound an index scan")
+        for reason in report.reasons
+    )
 
 
 def test_advise_runs_no_query(django_assert_num_queries: Any) -> None:
@@ -234,7 +238,7 @@ def test_check_index_logs_the_report_once_when_not_served(
 def test_check_index_error_mode_raises_one_sentence() -> None:
     with pytest.raises(
         InvalidQuerySetError,
-        match=r"^No index of testapp\.AdvisedEvent serves order_by \('id'\) under "
+        match=r"^No index of testapp\.AdvisedEvent serves order_by=\('id',\) under "
         r"these filters without a sort or an unbounded scan: add the index "
         r"\S+ on \(created, id\), or pass check_index=True to only log the "
         r"report\.$",

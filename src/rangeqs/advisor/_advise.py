@@ -110,7 +110,6 @@ def check_index(
     if report.served:
         return
     if mode == "error":
-        order = ", ".join(repr(name) for name in report.order_by)
         if report.recommendation is not None:
             fix = (
                 f"add the index {report.recommendation.name} on "
@@ -119,8 +118,9 @@ def check_index(
         else:
             fix = "see rangeqs.advisor.advise(queryset, order_by=...) for the ways out"
         raise InvalidQuerySetError(
-            f"No index of {report.model_label} serves order_by ({order}) under "
-            f"these filters without a sort or an unbounded scan: {fix}, or pass "
+            f"No index of {report.model_label} serves "
+            f"order_by={report.order_by!r} under these filters without a sort or "
+            f"an unbounded scan: {fix}, or pass "
             f"check_index=True to only log the report."
         )
     logger.warning("%s", report)
@@ -277,8 +277,9 @@ def _reasons(
     )
     if unbounded:
         reasons.append(
-            f"Conditions under an OR or a NOT, or on a joined table "
-            f"({', '.join(unbounded)}), cannot bound an index scan."
+            f"Conditions on {', '.join(unbounded)} cannot bound an index scan: they "
+            f"are under an OR or a NOT, on a joined table, or use a lookup other "
+            f"than =, IN, a range or IS NULL."
         )
     expressions = sum(1 for c in conditions if c.field is None)
     if expressions:

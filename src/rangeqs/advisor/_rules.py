@@ -1,16 +1,18 @@
 """The served rule: does one index give the keyset order under these filters?
 
 An index serves when its columns are, in order: columns fixed by equality
-(``= v``, ``IS NULL``), then the keyset columns, all in the index's direction
-or all reversed (a backward scan). Anything else on a column before the
-keyset columns (an IN list, a range, no filter at all) makes the database
-return rows in that column's order first, so it must sort.
+(``= v``; ``IS NULL`` except on PostgreSQL), then the keyset columns, all in
+the index's directions or all reversed (a backward scan). Anything else on a
+column before the keyset columns (an IN list, a range, no filter at all)
+makes the database return rows in that column's order first, so it sorts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from django.db.models import Q
 
 from rangeqs._where import where_conditions
 
@@ -78,7 +80,8 @@ def fit_index(
         return _unusable(
             index,
             f"{name} is partial and the filters do not imply its condition "
-            f"({index.condition}): filter on that condition too to use it.",
+            f"({_describe_condition(index.condition)}): filter on that condition "
+            f"too to use it.",
         )
     fixed = {
         c.field.attname: c for c in conditions if c.field and pins_order(c, vendor)
@@ -193,7 +196,7 @@ def _break_reason(
     elif breaker.kind == "range":
         what = "a range"
     else:
-        what = f"a {breaker.lookup_name} filter"
+        what = f"the {breaker.lookup_name} filter"
     return (
         f"{name}: {what} on {column} comes before {next_key}, so rows come ordered "
         f"by ({column}, {next_key}), not by {key_label}: every page sorts all "
@@ -254,6 +257,23 @@ def _implied_condition_columns(
     if not all(c.can_bound_index and _signature(c) in have for c in wanted):
         return None
     return tuple(c.field.attname for c in wanted if c.field is not None)
+
+
+def _describe_condition(condition: Q | None) -> str:
+    """``Q(deleted=False)`` as ``deleted=False``, the way it is written."""
+    if condition is None:
+        return ""
+    terms: list[str] = []
+    for term in condition.children:
+        if isinstance(term, tuple):
+            lookup, value = term
+            terms.append(f"{lookup}={value!r}")
+        elif isinstance(term, Q):
+            terms.append(_describe_condition(term))
+        else:
+            terms.append(str(term))
+    joined = (", " if condition.connector == Q.AND else " OR ").join(terms)
+    return f"NOT ({joined})" if condition.negated else joined
 
 
 def _signature(condition: Condition) -> tuple[str | None, ...]:
