@@ -13,6 +13,7 @@ import pytest
 from rangeqs.examples.grouphash.__main__ import main
 from rangeqs.examples.grouphash.datagen import placement
 from rangeqs.examples.grouphash.demo import WALKS
+from rangeqs.examples.grouphash.measure import Measurement
 from rangeqs.examples.grouphash.settings import database_from_url
 
 if TYPE_CHECKING:
@@ -90,6 +91,19 @@ def test_chart_without_matplotlib_is_a_clear_error(
         "--chart needs matplotlib: install it with `pip install matplotlib`, or "
         "leave out --chart."
     )
+
+
+def test_chart_is_a_png_of_the_measurements(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from rangeqs.examples.grouphash.chart import write_chart
+
+    measurements = [
+        Measurement("dense", walk, "plain, order by id", 3, 141, 0.5, 0.25)
+        for walk in WALK_NAMES
+    ]
+    write_chart(measurements, tmp_path / "chart.png")
+
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG\r\n")
 
 
 def test_database_options_are_refused_where_django_is_configured(

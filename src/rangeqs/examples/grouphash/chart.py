@@ -1,4 +1,4 @@
-"""The demo's PNG chart: rows per second of each walk, per target set."""
+"""The demo's PNG chart: whole-run and database seconds of each walk, per set."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ __all__ = ["write_chart"]
 
 
 def write_chart(measurements: Sequence[Measurement], path: Path) -> None:
-    """Write a bar chart of rows/s, one group of bars per target set."""
+    """Write two bar charts side by side: seconds and database seconds."""
     try:
         matplotlib: Any = importlib.import_module("matplotlib")
         matplotlib.use("Agg")  # files only: no display is needed
@@ -27,23 +27,31 @@ def write_chart(measurements: Sequence[Measurement], path: Path) -> None:
         ) from exc
     sets = list(dict.fromkeys(m.target_set for m in measurements))
     walks = list(dict.fromkeys(m.walk for m in measurements))
-    figure, axes = pyplot.subplots(figsize=(8, 4.5))
-    width = 0.8 / len(walks)
-    for offset, walk in enumerate(walks):
-        by_set = {
-            m.target_set: m.rows_per_second for m in measurements if m.walk == walk
-        }
-        axes.bar(
-            [i + offset * width for i in range(len(sets))],
-            [by_set.get(target_set, 0) for target_set in sets],
-            width,
-            label=walk,
+    figure, panels = pyplot.subplots(1, 2, figsize=(11, 4.5))
+    width = 0.8 / max(len(walks), 1)
+    for panel, (title, value) in zip(
+        panels,
+        [
+            ("whole run", lambda m: m.seconds),
+            ("inside the database", lambda m: m.database_seconds),
+        ],
+        strict=True,
+    ):
+        for offset, walk in enumerate(walks):
+            by_set = {m.target_set: value(m) for m in measurements if m.walk == walk}
+            panel.bar(
+                [i + offset * width for i in range(len(sets))],
+                [by_set.get(target_set, 0) for target_set in sets],
+                width,
+                label=walk,
+            )
+        panel.set_xticks(
+            [i + width * (len(walks) - 1) / 2 for i in range(len(sets))], sets
         )
-    axes.set_xticks([i + width * (len(walks) - 1) / 2 for i in range(len(sets))], sets)
-    axes.set_yscale("log")
-    axes.set_ylabel("hashes scheduled per second (log scale)")
-    axes.set_title("GroupHash deletion walk: the seed's shape against rangeqs")
-    axes.legend()
+        panel.set_ylabel("seconds")
+        panel.set_title(f"Seconds, {title}")
+    panels[0].legend(fontsize="small")
+    figure.suptitle("GroupHash Seer deletion walk: the seed's shapes against rangeqs")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     pyplot.close(figure)

@@ -81,8 +81,9 @@ def run_demo(*, rows: int, out: TextIO, chart: Path | None = None) -> list[Measu
         print(f"\nChart written to {chart}.", file=out)
     print(
         "\nScale it up: python -m rangeqs.examples.grouphash --rows 5000000 "
-        "--embedded-postgres (or tox -e demo -- --rows 5000000 ...); the seed's "
-        "walk slows down with the square of the set, the rangeqs walk does not.",
+        "--embedded-postgres (or tox -e demo -- --rows 5000000 ...). The seed's "
+        "pages grow with the set or with the table; the rangeqs pages read "
+        "about one batch of index entries at any size.",
         file=out,
     )
     return measurements
