@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django.db.models import Q
 
+from rangeqs import InvalidQuerySetError
 from rangeqs.advisor import advise
 from tests.testapp.models import AdvisedEvent
 
@@ -192,3 +193,28 @@ def test_statistics_put_the_most_selective_equality_column_first() -> None:
     measured = advise(queryset, order_by=order, statistics=True).recommendation
     assert measured is not None
     assert measured.fields == ("batch", "project", "kind", "created", "id")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("events")
+def test_verify_with_analyze_runs_the_page(vendor: str) -> None:
+    report = advise(_events().filter(group=5), order_by="id")
+    if vendor == "sqlite":
+        with pytest.raises(
+            InvalidQuerySetError,
+            match=r"^SQLite cannot run EXPLAIN ANALYZE: call verify\(\) without "
+            r"analyze=True\.$",
+        ):
+            report.verify(analyze=True)
+        return
+    plan = report.verify(analyze=True, step=10)
+    assert plan.served
+    if vendor == "postgresql":
+        buffered = report.verify(analyze=True, buffers=True, step=10)
+        assert "Shared Hit Blocks" in buffered.raw[0]["Plan"]
+        assert buffered.raw[0]["Plan"]["Actual Rows"] == 10
+    else:
+        with pytest.raises(
+            InvalidQuerySetError, match=r"^buffers=True needs PostgreSQL"
+        ):
+            report.verify(buffers=True)

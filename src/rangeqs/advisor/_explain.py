@@ -1,9 +1,10 @@
 """Ask the live database how it runs a keyset page, and read the answer.
 
-PostgreSQL: ``EXPLAIN (FORMAT JSON)`` (``ANALYZE``, ``BUFFERS`` on request).
-SQLite: ``EXPLAIN QUERY PLAN`` (``USE TEMP B-TREE FOR ORDER BY`` is a sort,
-``SCAN`` a full scan). MariaDB: ``EXPLAIN FORMAT=JSON`` (``filesort`` is a
-sort, access type ``ALL`` or ``index`` a full scan).
+PostgreSQL: ``EXPLAIN (FORMAT JSON)``, with ``ANALYZE`` and ``BUFFERS`` on
+request (a ``Sort`` node is a sort). SQLite: ``EXPLAIN QUERY PLAN`` (``USE
+TEMP B-TREE FOR ORDER BY`` is a sort, ``SCAN`` a full scan). MariaDB:
+``EXPLAIN FORMAT=JSON``, ``ANALYZE FORMAT=JSON`` on request (``filesort`` is a
+sort, access type ``ALL`` a full scan).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.db import connections
 
 from rangeqs._keyset import after
 from rangeqs._where import where_conditions
+from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -81,6 +83,16 @@ def explain_page(
     every later page has, and a plan is only honest about the later ones."""
     queryset = queryset.using(using)
     connection = connections[using]
+    vendor = connection.vendor
+    if buffers and vendor != "postgresql":
+        raise InvalidQuerySetError(
+            f"buffers=True needs PostgreSQL, and database {using!r} is "
+            f"{connection.display_name}: call verify() without it."
+        )
+    if analyze and vendor == "sqlite":
+        raise InvalidQuerySetError(
+            "SQLite cannot run EXPLAIN ANALYZE: call verify() without analyze=True."
+        )
     orderings = [key.ordering for key in keys]
     first = queryset.order_by(*orderings).values_list(*(k.name for k in keys))[:1]
     page = queryset.order_by(*orderings)
@@ -89,15 +101,19 @@ def explain_page(
         page = page.filter(after(keys, position, connection))
     page = page[:step]
     table = queryset.model._meta.db_table
-    vendor = connection.vendor
     if vendor == "postgresql":
-        options: dict[str, Any] = {"format": "json"}
-        if analyze:
-            options.update(analyze=True, buffers=buffers)
-        raw: Any = json.loads(page.explain(**options))
+        options = {"analyze": analyze, "buffers": buffers}
+        raw: Any = json.loads(
+            page.explain(format="json", **{k: v for k, v in options.items() if v})
+        )
         reading = _read_postgresql(raw, table)
     elif vendor == "mysql":
-        raw = json.loads(page.explain(format="json"))
+        # MariaDB's ANALYZE FORMAT=JSON runs the query and keeps the same keys.
+        raw = json.loads(
+            page.explain(format="json", analyze=True)
+            if analyze
+            else page.explain(format="json")
+        )
         # Django hands MariaDB's JSON document over as one JSON string.
         if isinstance(raw, str):
             raw = json.loads(raw)

@@ -55,7 +55,11 @@ class Report:
         step: int = 100,
     ) -> Plan:
         """EXPLAIN a keyset page (the second: it carries the keyset bound) on
-        the live database. ``analyze`` runs the query (PostgreSQL only)."""
+        the live database.
+
+        ``analyze`` runs the query (PostgreSQL, MariaDB); ``buffers`` counts
+        the buffers it touches (PostgreSQL).
+        """
         return explain_page(
             self._queryset,
             self._keys,
