@@ -6,15 +6,20 @@ database merges the values for an IN list (findings §1); each sorts every
 remaining match instead. A merge page asks for the next ``step`` keys of
 each value separately and merges them::
 
-    SELECT id FROM (
-        (SELECT id FROM t WHERE group_id = v1 AND id > z ORDER BY id LIMIT step)
-        UNION ALL (... v2 ...) ...
-    ) ORDER BY id LIMIT step
+    (SELECT id FROM t WHERE group_id = v1 AND id > z ORDER BY id LIMIT step)
+    UNION ALL (... v2 ...) ...
+    ORDER BY 1 LIMIT step
 
-PostgreSQL runs that as a Merge Append of index scans; SQLite and MariaDB
-sort the at most ``branches x step`` keys the branches return, never the
-remaining rows. A second query fetches the page's rows by primary key, so
-the rows have whatever shape the caller's queryset gives them.
+PostgreSQL runs that as a Merge Append of index scans. SQLite allows no
+LIMIT in the members of a UNION: there the branches are subqueries whose
+primary keys feed ``pk IN (...)``, which SQLite reads in primary key order.
+MariaDB sorts the at most ``branches x step`` keys the branches return, never
+the remaining rows. A second query fetches the page's rows by primary key,
+so the rows have whatever shape the caller's queryset gives them.
+
+Django builds and compiles each branch once per page size; a page only
+compiles its position bound and splices it into every branch, because
+building a hundred querysets costs more than running the page.
 
 Planning grows with the branches: the plan takes at most
 :data:`MERGE_MAX_VALUES` distinct values.
@@ -22,10 +27,13 @@ Planning grows with the branches: the plan takes at most
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
-from django.db.models import CharField, Expression, Q, TextField
+from django.db.models import CharField, F, Q, TextField
+from django.db.models.lookups import Lookup
 
 from rangeqs._inlist import in_list_condition
 from rangeqs._keyset import after as after_condition
@@ -36,7 +44,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import QuerySet
+    from django.db.models import Expression, QuerySet
     from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
     from rangeqs._keys import Key
@@ -46,6 +54,10 @@ __all__ = ["MERGE_MAX_VALUES", "MergePlan"]
 #: The most values a merge page unions: a 100-branch query takes about 1.6 ms
 #: to plan on PostgreSQL 15 and 18, as long as the page itself.
 MERGE_MAX_VALUES = 100
+
+# Stand-ins that a page replaces with SQL Django compiled.
+_BOUND = "rangeqs_merge_bound"
+_BRANCHES = "rangeqs_merge_branches"
 
 
 class MergePlan(Plan):
@@ -72,11 +84,22 @@ class MergePlan(Plan):
         names = [key.name for key in self.keys]
         self._selected = names if pk.attname in names else [*names, pk.attname]
         self._pk_index = self._selected.index(pk.attname)
+        self._statements: dict[int, _Statement] = {}
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
         if not self._values:
             return []
-        positions = self.run(self._merged_keys(after, size))
+        connection = connections[self.queryset.db]
+        bound = Q() if after is None else after_condition(self.keys, after, connection)
+        try:
+            compiled_bound = self._compile(bound, connection)
+        except EmptyResultSet:
+            return []  # The position is past the last possible key.
+        sql, params = self._statement(size, connection).render(compiled_bound)
+        self.queries += 1
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            positions = cursor.fetchall()
         if not positions:
             return []
         pks = [position[self._pk_index] for position in positions]
@@ -88,54 +111,122 @@ class MergePlan(Plan):
             rows += self.fetch_page(last, size - len(rows))
         return rows
 
-    def _merged_keys(
-        self, after: tuple[Any, ...] | None, size: int
-    ) -> QuerySet[Any, Any]:
-        connection = connections[self.queryset.db]
-        bound = Q() if after is None else after_condition(self.keys, after, connection)
+    def _statement(self, size: int, connection: BaseDatabaseWrapper) -> _Statement:
+        if size not in self._statements:
+            self._statements[size] = self._build_statement(size, connection)
+        return self._statements[size]
+
+    def _build_statement(
+        self, size: int, connection: BaseDatabaseWrapper
+    ) -> _Statement:
+        # SQLite allows no LIMIT in the members of a UNION, only in subqueries.
+        in_subqueries = not connection.features.supports_slicing_ordering_in_compound
         branches = [
-            self.ordered(
-                self._others.filter(Q(**{self._column: value}), bound).values_list(
-                    *self._selected
-                )
-            )[:size]
+            _compile_queryset(
+                self.ordered(
+                    self._others.filter(
+                        Q(**{self._column: value}), _Slot(F("pk"), _BOUND)
+                    ).values_list(*(["pk"] if in_subqueries else self._selected))
+                )[:size],
+                connection,
+            )
             for value in self._values
         ]
-        if len(branches) == 1:
-            return branches[0]
         orderings = [key.ordering for key in self.keys]
-        if connection.features.supports_slicing_ordering_in_compound:
-            merged = branches[0].union(*branches[1:], all=not self._distinct)
-            return merged.order_by(*orderings)[:size]
-        # SQLite allows no LIMIT in the members of a UNION, only in subqueries:
-        # wrap each branch and merge their primary keys as an IN list, which
-        # SQLite reads in primary key order.
-        pks = _UnionOfSubqueries([branch.values_list("pk") for branch in branches])
-        merged = self._others.filter(pk__in=pks).values_list(*self._selected)
-        return self.ordered(merged)[:size]
+        if in_subqueries:
+            outer_sql, outer_params = _compile_queryset(
+                self.ordered(
+                    self._others.filter(_Slot(F("pk"), f"%s IN ({_BRANCHES})"))
+                    .values_list(*self._selected)
+                    .order_by(*orderings)
+                )[:size],
+                connection,
+            )
+            return _Statement(
+                branches,
+                joiner=" UNION ALL ",
+                branch_template="SELECT * FROM ({})",
+                outer=(outer_sql, outer_params),
+            )
+        if len(branches) == 1:
+            return _Statement(
+                branches, joiner="", branch_template="{}", outer=(_BRANCHES, [])
+            )
+        order = ", ".join(
+            f"{position} {'DESC' if key.descending else 'ASC'}"
+            for position, key in enumerate(self.keys, start=1)
+        )
+        return _Statement(
+            branches,
+            joiner=" UNION " if self._distinct else " UNION ALL ",
+            branch_template="({})",
+            outer=(f"{_BRANCHES} ORDER BY {order} LIMIT {int(size)}", []),
+        )
+
+    def _compile(
+        self, condition: Q | Expression, connection: BaseDatabaseWrapper
+    ) -> tuple[str, list[Any]]:
+        """SQL for ``condition`` on the queryset's own table."""
+        if isinstance(condition, Q) and not condition:
+            return "1 = 1", []
+        query = self.queryset.model._base_manager.filter(condition).query
+        try:
+            sql, params = query.get_compiler(connection=connection).compile(query.where)
+        except FullResultSet:
+            return "1 = 1", []
+        return sql, list(params)
 
 
-class _UnionOfSubqueries(Expression):
-    """``(SELECT * FROM (<q1>) UNION ALL SELECT * FROM (<q2>) ...)``, each query
-    compiled by Django."""
+@dataclass(frozen=True)
+class _Statement:
+    """The merged keys query of one page size, compiled but for the position bound."""
 
-    def __init__(self, querysets: Sequence[QuerySet[Any, Any]]) -> None:
-        super().__init__()
-        self.querysets = list(querysets)
+    branches: list[tuple[str, list[Any]]]
+    joiner: str
+    branch_template: str
+    outer: tuple[str, list[Any]]
 
-    def as_sql(
-        self,
-        compiler: SQLCompiler,
-        connection: BaseDatabaseWrapper,
-        template: str | None = None,
-        **extra_context: Any,
-    ) -> _AsSqlType:
+    def render(self, bound: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
+        bound_sql, bound_params = bound
         parts: list[str] = []
         params: list[Any] = []
-        for queryset in self.querysets:
-            sql, query_params = queryset.query.get_compiler(
-                connection=connection
-            ).as_sql()
-            parts.append(f"SELECT * FROM ({sql})")
-            params.extend(query_params)
-        return f"({' UNION ALL '.join(parts)})", tuple(params)
+        for sql, branch_params in self.branches:
+            before, after = sql.split(_BOUND)
+            parts.append(self.branch_template.format(f"{before}({bound_sql}){after}"))
+            # The bound's parameters go where its placeholder was.
+            split = _placeholders(before)
+            params += [*branch_params[:split], *bound_params, *branch_params[split:]]
+        outer_sql, outer_params = self.outer
+        before, after = outer_sql.split(_BRANCHES)
+        split = _placeholders(before)
+        sql = f"{before}{self.joiner.join(parts)}{after}"
+        return sql, [*outer_params[:split], *params, *outer_params[split:]]
+
+
+class _Slot(Lookup):
+    """A condition Django compiles as ``template``, with ``%s`` standing for the
+    compiled left-hand side; the page fills the stand-ins in."""
+
+    lookup_name = "rangeqs_slot"
+    prepare_rhs = False
+
+    def as_sql(
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> _AsSqlType:
+        lhs_sql, lhs_params = compiler.compile(self.lhs)
+        template: str = self.rhs
+        if "%s" not in template:
+            return template, ()
+        return template.replace("%s", lhs_sql, 1), tuple(lhs_params)
+
+
+def _compile_queryset(
+    queryset: QuerySet[Any, Any], connection: BaseDatabaseWrapper
+) -> tuple[str, list[Any]]:
+    sql, params = queryset.query.get_compiler(connection=connection).as_sql()
+    return sql, list(params)
+
+
+def _placeholders(sql: str) -> int:
+    # Django writes a literal percent sign as %%, so every %s left is a parameter.
+    return sql.replace("%%", "").count("%s")
