@@ -29,16 +29,17 @@ def write_chart(measurements: Sequence[Measurement], path: Path) -> None:
     walks = list(dict.fromkeys(m.walk for m in measurements))
     figure, panels = pyplot.subplots(1, 2, figsize=(11, 4.5))
     width = 0.8 / max(len(walks), 1)
-    for panel, (title, value) in zip(
+    for panel, (title, attribute) in zip(
         panels,
-        [
-            ("whole run", lambda m: m.seconds),
-            ("inside the database", lambda m: m.database_seconds),
-        ],
+        [("whole run", "seconds"), ("inside the database", "database_seconds")],
         strict=True,
     ):
         for offset, walk in enumerate(walks):
-            by_set = {m.target_set: value(m) for m in measurements if m.walk == walk}
+            by_set = {
+                m.target_set: getattr(m, attribute)
+                for m in measurements
+                if m.walk == walk
+            }
             panel.bar(
                 [i + offset * width for i in range(len(sets))],
                 [by_set.get(target_set, 0) for target_set in sets],
