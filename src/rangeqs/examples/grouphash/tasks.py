@@ -5,8 +5,8 @@ groups with :class:`~rangeqs.RangeQuerySetWrapper` and enqueues
 ``delete_seer_grouping_records_by_hash`` with each batch. The walk keeps the
 tenant filter (``project_id``) and orders by ``(group_id, id)`` with the
 partition plan, so that every page reads only the rows it returns through the
-``(group_id, id)`` index; the seed's ``ORDER BY id`` sorted every remaining
-row on every page instead.
+``(group_id, id)`` index; under the seed's ``ORDER BY id`` a page either
+sorts every remaining row of the groups or scans past other groups' rows.
 """
 
 from __future__ import annotations
