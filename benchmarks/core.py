@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from benchmarks.datagen import load_items
-from benchmarks.measure import explain_page, page_queries, peak_memory, timed_pass
+from benchmarks.measure import explain_page, pages, peak_memory, timed_pass
 from benchmarks.models import BenchItem
 from benchmarks.report import (
     Table,
@@ -133,13 +133,13 @@ def _measure(connection: BaseDatabaseWrapper, options: CoreOptions) -> Benchmark
     )
     buffer_ratios: dict[str, float] = {}
     for name in (BY_PK, BY_A_PK):
-        pages = page_queries(best[name])
-        first, last = (explain_page(connection, pages[i]) for i in (0, -1))
+        walked = pages(best[name])
+        first, last = (explain_page(connection, walked[i]) for i in (0, -1))
         buffer_ratios[name] = last.buffers / first.buffers
         buffers.rows.append(
             [
                 name.removeprefix("RangeQuerySetWrapper, "),
-                f"{len(pages):,}",
+                f"{len(walked):,}",
                 f"{first.buffers:,}",
                 f"{last.buffers:,}",
                 format_ratio(buffer_ratios[name]),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from benchmarks.catalog import BASELINE
 from benchmarks.datagen import DENSE_GROUPS, SPARSE_GROUPS, load_grouphashes
-from benchmarks.measure import explain_page, page_queries, timed_pass
+from benchmarks.measure import explain_page, pages, timed_pass
 from benchmarks.models import BenchGroupHash
 from benchmarks.report import Table, Target, format_ratio, format_seconds
 from benchmarks.result import BenchmarkResult
@@ -169,7 +169,8 @@ def _legend(options: InListOptions) -> Table:
     legend.notes.append(
         f"{best}`vs iterator()`: rows/s of `iterator()` divided by the strategy's "
         "(how many times slower). Buffers: shared hit + read from "
-        "`EXPLAIN (ANALYZE, BUFFERS)` of the first, middle and last page query "
+        "`EXPLAIN (ANALYZE, BUFFERS)` of the first, middle and last page (every "
+        "statement of the page, summed) "
         "(for `iterator()`, its one query's total divided by the pages of "
         "`step` rows). `partial`: stopped by --max-seconds; its rate is over "
         "the rows it reached."
@@ -234,15 +235,15 @@ def _explained(
     connection: BaseDatabaseWrapper, name: str, result: PassResult, step: int
 ) -> _Outcome:
     if name == BASELINE:
-        plan = explain_page(connection, result.queries[0])
+        plan = explain_page(connection, result.queries)
         page_count = max(1, math.ceil(result.rows / step))
         return _Outcome(
             result, f"{plan.buffers / page_count:,.0f} (1 query)", _yes(plan.sorts)
         )
-    pages = page_queries(result)
-    if not pages:
+    walked = pages(result)
+    if not walked:
         return _Outcome(result, error="no page returned rows")
-    samples = [pages[0], pages[len(pages) // 2], pages[-1]]
+    samples = [walked[0], walked[len(walked) // 2], walked[-1]]
     plans = [explain_page(connection, query) for query in samples]
     return _Outcome(
         result,

@@ -19,7 +19,7 @@ __all__ = [
     "PassResult",
     "RecordedQuery",
     "explain_page",
-    "page_queries",
+    "pages",
     "peak_memory",
     "timed_pass",
 ]
@@ -36,11 +36,15 @@ class RecordedQuery:
     # Rows the statement returned; -1 where the driver cannot tell (a
     # server-side cursor's DECLARE).
     rowcount: int
+    # Rows the loop had consumed when the statement ran: statements with the
+    # same position ran for the same page.
+    position: int
 
 
 @dataclass
 class _QueryRecorder:
     queries: list[RecordedQuery] = field(default_factory=list)
+    rows_seen: int = 0
 
     def __call__(
         self,
@@ -51,7 +55,9 @@ class _QueryRecorder:
         context: dict[str, Any],
     ) -> Any:
         result = execute(sql, params, many, context)
-        self.queries.append(RecordedQuery(sql, params, context["cursor"].rowcount))
+        self.queries.append(
+            RecordedQuery(sql, params, context["cursor"].rowcount, self.rows_seen)
+        )
         return result
 
 
@@ -80,17 +86,16 @@ def timed_pass(
     up front pays for them.
     """
     recorder = _QueryRecorder()
-    rows = 0
     complete = True
     with connection.execute_wrapper(recorder):
         start = time.perf_counter()
         iterator = make_rows()
         try:
             for _ in iterator:
-                rows += 1
+                recorder.rows_seen += 1
                 if (
                     max_seconds is not None
-                    and rows % _CLOCK_EVERY_ROWS == 0
+                    and recorder.rows_seen % _CLOCK_EVERY_ROWS == 0
                     and time.perf_counter() - start > max_seconds
                 ):
                     complete = False
@@ -100,7 +105,7 @@ def timed_pass(
             if close is not None:
                 close()
         seconds = time.perf_counter() - start
-    return PassResult(rows, seconds, recorder.queries, complete)
+    return PassResult(recorder.rows_seen, seconds, recorder.queries, complete)
 
 
 def peak_memory(make_rows: Callable[[], Iterator[object]], *, rows: int) -> int:
@@ -123,10 +128,21 @@ def peak_memory(make_rows: Callable[[], Iterator[object]], *, rows: int) -> int:
         tracemalloc.stop()
 
 
-def page_queries(result: PassResult) -> list[RecordedQuery]:
-    """The queries that returned rows: one per page for a keyset strategy
-    (the empty query that detects the end is not a page)."""
-    return [query for query in result.queries if query.rowcount > 0]
+def pages(result: PassResult) -> list[list[RecordedQuery]]:
+    """The statements of each page: those that ran between two rows.
+
+    A page may take more than one statement (a plan that finds the page's
+    keys first, then fetches its rows); a trailing group whose statements
+    returned nothing only found the end and is not a page.
+    """
+    grouped: dict[int, list[RecordedQuery]] = {}
+    for query in result.queries:
+        grouped.setdefault(query.position, []).append(query)
+    return [
+        queries
+        for queries in grouped.values()
+        if any(query.rowcount > 0 for query in queries)
+    ]
 
 
 @dataclass(frozen=True)
@@ -136,8 +152,18 @@ class PagePlan:
     sorts: bool
 
 
-def explain_page(connection: BaseDatabaseWrapper, query: RecordedQuery) -> PagePlan:
-    """Run ``query`` again under ``EXPLAIN (ANALYZE, BUFFERS)``."""
+def explain_page(
+    connection: BaseDatabaseWrapper, queries: Sequence[RecordedQuery]
+) -> PagePlan:
+    """Run a page's statements again under ``EXPLAIN (ANALYZE, BUFFERS)``."""
+    plans = [_explain(connection, query) for query in queries]
+    return PagePlan(
+        buffers=sum(plan.buffers for plan in plans),
+        sorts=any(plan.sorts for plan in plans),
+    )
+
+
+def _explain(connection: BaseDatabaseWrapper, query: RecordedQuery) -> PagePlan:
     with connection.cursor() as cursor:
         cursor.execute(
             f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {query.sql}", query.params
