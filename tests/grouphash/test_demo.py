@@ -93,6 +93,20 @@ def test_chart_without_matplotlib_is_a_clear_error(
     )
 
 
+def test_chart_without_matplotlib_is_refused_before_the_run(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(SystemExit):
+        main(["--rows", "1000", "--chart", str(tmp_path / "chart.png")])
+    assert capsys.readouterr().err.endswith(
+        "error: --chart needs matplotlib: install it with `pip install "
+        "matplotlib`, or leave out --chart.\n"
+    )
+
+
 def test_chart_is_a_png_of_the_measurements(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     from rangeqs.examples.grouphash.chart import write_chart
@@ -124,26 +138,43 @@ def test_too_few_rows_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--rows 10 is too small: use 1000 or more." in capsys.readouterr().err
 
 
-def test_demo_runs_as_a_module_on_its_own_sqlite_file(vendor: str) -> None:
-    if vendor != "sqlite":
-        pytest.skip("the subprocess makes its own SQLite file: once is enough")
+def run_demo_module(*arguments: str) -> subprocess.CompletedProcess[str]:
     environment = {
         key: value
         for key, value in os.environ.items()
         if key != "DJANGO_SETTINGS_MODULE"
     }
     environment["PYTHONPATH"] = str(REPO / "src")
-    result = subprocess.run(
-        [sys.executable, "-m", "rangeqs.examples.grouphash", "--rows", "2000"],
+    return subprocess.run(
+        [sys.executable, "-m", "rangeqs.examples.grouphash", *arguments],
         capture_output=True,
         text=True,
         env=environment,
         check=False,
         timeout=120,
     )
+
+
+def test_demo_runs_as_a_module_on_its_own_sqlite_file(vendor: str) -> None:
+    if vendor != "sqlite":
+        pytest.skip("the subprocess makes its own SQLite file: once is enough")
+    result = run_demo_module("--rows", "2000")
     assert result.returncode == 0, result.stderr
     assert "rangeqs GroupHash demo on sqlite, 2,000 rows" in result.stdout
     assert len(table_lines(result.stdout)) == 6
+
+
+def test_demo_names_a_database_it_cannot_reach(vendor: str) -> None:
+    if vendor != "sqlite":
+        pytest.skip("the subprocess does not use the test database: once is enough")
+    result = run_demo_module(
+        "--rows", "1000", "--database-url", "postgresql://postgres@127.0.0.1:1/none"
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the database failed (")
+    assert result.stderr.endswith(
+        "): check --database-url and that the server is running.\n"
+    )
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,12 @@ import argparse
 import sys
 import tempfile
 from contextlib import ExitStack
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import OperationalError
 
 from rangeqs.examples.grouphash.settings import (
     configure,
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_ROWS = 1_000_000
 
 
-def _positive(value: str) -> int:
+def _row_count(value: str) -> int:
     number = int(value)
     if number < 1000:
         raise argparse.ArgumentTypeError(
@@ -52,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     )
     result.add_argument(
         "--rows",
-        type=_positive,
+        type=_row_count,
         default=DEFAULT_ROWS,
         help=f"GroupHash rows to generate (default {DEFAULT_ROWS:,})",
     )
@@ -77,6 +79,12 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments_parser = parser()
     arguments = arguments_parser.parse_args(argv)
+    if arguments.chart and not find_spec("matplotlib"):
+        # Say so before the run, not after it.
+        arguments_parser.error(
+            "--chart needs matplotlib: install it with `pip install matplotlib`, "
+            "or leave out --chart."
+        )
     with ExitStack() as cleanup:
         if settings.configured:
             # Called from a process that set Django up already (the tests):
@@ -95,8 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             run_demo(rows=arguments.rows, out=sys.stdout, chart=arguments.chart)
-        except RuntimeError as exc:  # matplotlib missing for --chart
-            print(f"error: {exc}", file=sys.stderr)
+        except OperationalError as exc:
+            print(
+                f"error: the database failed ({exc}): check --database-url and "
+                f"that the server is running.",
+                file=sys.stderr,
+            )
             return 2
     return 0
 
