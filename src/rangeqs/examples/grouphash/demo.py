@@ -47,7 +47,7 @@ WALKS = [
 
 
 def run_demo(*, rows: int, out: TextIO, chart: Path | None = None) -> list[Measurement]:
-    """Build the table, show the advisor's verdicts, run both walks, print the table."""
+    """Build the table, show the advisor's verdicts, run the walks, print the table."""
     print(f"rangeqs GroupHash demo on {connection.vendor}, {rows:,} rows", file=out)
     # The demo owns the example's three tables: start them afresh.
     migrate(None)
@@ -74,6 +74,12 @@ def run_demo(*, rows: int, out: TextIO, chart: Path | None = None) -> list[Measu
         file=out,
     )
     print(table(measurements), file=out)
+    print(
+        "\nseconds: the whole run (queries, building them, enqueueing each batch); "
+        "db seconds: the part inside the database's execute calls, which the plan "
+        "decides.",
+        file=out,
+    )
     if chart is not None:
         from rangeqs.examples.grouphash.chart import write_chart  # noqa: PLC0415
 
