@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from django.core.management import call_command
-from django.db import NotSupportedError, connection, models
+from django.db import DatabaseError, NotSupportedError, connection, models
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.writer import MigrationWriter
 
@@ -68,7 +68,7 @@ def test_add_is_a_no_op_when_a_valid_index_of_that_name_exists() -> None:
     else:
         # Only PostgreSQL has CREATE INDEX ... IF NOT EXISTS semantics here;
         # elsewhere the plain CREATE INDEX refuses the duplicate name.
-        with pytest.raises(Exception, match=INDEX):
+        with pytest.raises(DatabaseError, match=INDEX):
             _migrate_to("0002_widget_size_id")
         with connection.schema_editor() as editor:
             editor.execute(
