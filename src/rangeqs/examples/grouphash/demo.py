@@ -88,8 +88,9 @@ def run_demo(*, rows: int, out: TextIO, chart: Path | None = None) -> list[Measu
     print(
         "\nScale it up: python -m rangeqs.examples.grouphash --rows 5000000 "
         "--embedded-postgres (or tox -e demo -- --rows 5000000 ...). The seed's "
-        "pages grow with the set or with the table; the rangeqs pages read "
-        "about one batch of index entries at any size.",
+        "pages read rows of every listed group, or every row between two "
+        "matches; the rangeqs pages read about one batch of index entries at "
+        "any size.",
         file=out,
     )
     return measurements
