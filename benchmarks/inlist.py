@@ -200,11 +200,18 @@ def _measure_step(
             ):
                 best[name] = result
     return {
-        name: _Outcome(None, error=errors[name])
+        _label(name, queryset, step): _Outcome(None, error=errors[name])
         if name in errors
         else _explained(connection, name, best[name], step)
         for name in options.strategies
     }
+
+
+def _label(name: str, queryset: QuerySet[BenchGroupHash], step: int) -> str:
+    """The strategy's name; for ``auto``, with the plan it picked."""
+    if name != "auto":
+        return name
+    return f"auto ({RangeQuerySetWrapper(queryset, step=step).plan})"
 
 
 def _timed(
