@@ -7,7 +7,7 @@ default) and one that counts (the demo), so that the task runs anywhere.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["SeerDeletionCounter", "counting_seer_client", "log_seer_deletion"]
 
@@ -30,17 +30,14 @@ class SeerDeletionCounter:
 
     calls: int = 0
     hashes: int = 0
-    projects: set[int] = field(default_factory=set)
 
     def __call__(self, project_id: int, hashes: list[str]) -> None:
         self.calls += 1
         self.hashes += len(hashes)
-        self.projects.add(project_id)
 
     def reset(self) -> None:
         self.calls = 0
         self.hashes = 0
-        self.projects.clear()
 
 
 counting_seer_client = SeerDeletionCounter()
