@@ -105,3 +105,10 @@ def test_without_condition_refuses_a_condition_of_another_queryset() -> None:
     second = GroupHash.objects.filter(project_id=8)
     with pytest.raises(ValueError, match="another queryset"):
         without_condition(second, where_conditions(first)[0])
+
+
+def test_reading_leaves_the_query_untouched() -> None:
+    queryset = GroupHash.objects.all()
+    where_conditions(queryset)
+    # A cached base_table of None would break the queryset's later joins.
+    assert "base_table" not in queryset.query.__dict__
