@@ -57,8 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="issue 2: buffers per page, full pass vs iterator()",
     )
-    core.add_argument("--rows", type=_positive_int, default=1_000_000)
-    core.add_argument("--step", type=_positive_int, default=1000)
+    core.add_argument(
+        "--rows", type=_positive_int, default=1_000_000, help="default 1,000,000"
+    )
+    core.add_argument(
+        "--step", type=_positive_int, default=1000, help="rows per page (default 1000)"
+    )
     core.add_argument(
         "--repeat", type=_positive_int, default=3, help="best of N passes (default 3)"
     )
@@ -69,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     inlist = commands.add_parser(
         "inlist", parents=[common], help="issue 4: IN-list plans on a GroupHash table"
     )
-    inlist.add_argument("--rows", type=_positive_int, default=5_000_000)
+    inlist.add_argument(
+        "--rows", type=_positive_int, default=5_000_000, help="default 5,000,000"
+    )
     inlist.add_argument(
         "--steps",
         type=lambda text: [_positive_int(step) for step in _names(text)],

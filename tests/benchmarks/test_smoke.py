@@ -4,6 +4,9 @@ job, on a full-size table."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -148,3 +151,19 @@ def test_render_prints_aligned_markdown_tables() -> None:
         lines = [line for line in block.splitlines() if line.startswith("|")]
         assert len({len(line) for line in lines}) == 1
     assert "| PASS" in text or "| FAIL" in text
+
+
+def test_command_exits_1_with_check_exactly_when_a_target_fails() -> None:
+    # A separate process: the command configures Django itself, and starts
+    # (and deletes) its own embedded server.
+    command = ["core", "--rows", "2000", "--repeat", "1", "--check"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+    assert "### Targets" in completed.stdout, completed.stderr
+    assert completed.returncode == (1 if "| FAIL" in completed.stdout else 0)
