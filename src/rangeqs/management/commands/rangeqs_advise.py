@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.core.management.utils import run_formatters
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations import Migration
 from django.db.migrations.autodetector import MigrationAutodetector
@@ -216,4 +217,6 @@ def _write_migration(recommendation: Recommendation) -> str:
     source = writer.as_string().replace(header, header + "    atomic = False\n", 1)
     with open(writer.path, "w", encoding="utf-8") as migration_file:
         migration_file.write(source)
+    # As makemigrations does: black, when it is installed.
+    run_formatters([writer.path])
     return str(writer.path)
