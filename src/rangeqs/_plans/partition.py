@@ -27,7 +27,12 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections
 from django.db.models import Q
 
-from rangeqs._inlist import in_list_condition, replace_condition, values_after
+from rangeqs._inlist import (
+    in_list_condition,
+    replace_condition,
+    rewrite_in_lists,
+    values_after,
+)
 from rangeqs._keyset import after as after_condition
 from rangeqs._plans.base import Plan
 from rangeqs._where import without_condition
@@ -54,6 +59,9 @@ class PartitionPlan(Plan):
 
     def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
         super().__init__(queryset, keys)
+        # Every page sends the list again: as one parameter, converted once,
+        # it costs Django a fraction of compiling one placeholder per value.
+        self.queryset = rewrite_in_lists(self.queryset, longer_than=0)
         condition = in_list_condition(self.queryset, column=self.keys[0].name)
         assert condition is not None
         assert condition.lookup is not None
