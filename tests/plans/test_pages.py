@@ -41,6 +41,21 @@ def test_partition_pages_run_on_into_the_next_values(vendor: str) -> None:
         assert pages == [1, 2, 2, 2]
 
 
+def test_partition_leaves_a_long_list_out_of_pages_inside_one_value() -> None:
+    make_rows({1: 5, 2: 5, 3: 5})
+    listed = [1, 2, 3, *range(10_000, 11_500)]
+    queryset = PlanRow.objects.filter(group_id__in=listed)
+    wrapper = RangeQuerySetWrapper(queryset, order_by=("group_id", "id"), step=4)
+
+    with CaptureQueriesContext(connection) as captured:
+        pages = _pages(wrapper)
+
+    # Every database: a walk of the current value, then the values after it.
+    assert pages == [1, 2, 2, 2]
+    walks = [query["sql"] for query in captured.captured_queries[1::2]]
+    assert all("10000" not in sql for sql in walks)
+
+
 def test_partition_serves_many_short_groups_in_one_query_per_page(vendor: str) -> None:
     make_rows(dict.fromkeys(range(1, 41), 1))
     queryset = PlanRow.objects.filter(group_id__in=range(1, 41))

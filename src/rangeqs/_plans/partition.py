@@ -10,8 +10,9 @@ finished, nor the rows of the current value before the position.
   (measured: about 6 buffers a page on PostgreSQL 15 and 18, like a walk of
   one value), and a page runs on into the next values by itself.
 - SQLite and MariaDB do not bound an IN-list scan by a row comparison: they
-  read every row of the current value up to the position. There a page is a
-  walk of the current value, ``col = g AND id > z ORDER BY id``, and, when that
+  read every row of the current value up to the position. There, and on
+  PostgreSQL for lists longer than ``LONG_LIST``, a page is a walk of the
+  current value, ``col = g AND id > z ORDER BY id``, and, when that
   value runs out before the page is full, a second query over the values
   after ``g`` (``col IN (<values after g>) ORDER BY col, id``), so that short
   groups share a query instead of costing one each.
@@ -28,6 +29,7 @@ from django.db import connections
 from django.db.models import Q
 
 from rangeqs._inlist import (
+    LONG_LIST,
     in_list_condition,
     replace_condition,
     rewrite_in_lists,
@@ -67,6 +69,10 @@ class PartitionPlan(Plan):
         assert condition.lookup is not None
         assert condition.field is not None
         self._condition = condition
+        # PostgreSQL parses and sorts the whole list for every statement that
+        # carries it (about 170 ms for 100,000 values): past LONG_LIST, a page
+        # inside one value is better served by a walk that leaves it out.
+        self._one_query = len(condition.values or ()) <= LONG_LIST
         self._lookup: In = condition.lookup  # type: ignore[assignment]
         self._without_list = without_condition(self.queryset, condition)
 
@@ -76,7 +82,7 @@ class PartitionPlan(Plan):
         connection = connections[self.queryset.db]
         lead = self.keys[0]
         strictly_after = after_condition(self.keys, after, connection)
-        if connection.vendor in _ONE_QUERY_VENDORS:
+        if self._one_query and connection.vendor in _ONE_QUERY_VENDORS:
             # Repeats what the row comparison implies, as a plain range on the
             # IN column: it lets the scan skip the finished values.
             bound = Q(
