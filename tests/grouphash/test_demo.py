@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from rangeqs.examples.grouphash.__main__ import main
-from rangeqs.examples.grouphash.datagen import placement
+from rangeqs.examples.grouphash.datagen import TARGET_SETS, placement
 from rangeqs.examples.grouphash.demo import WALKS
 from rangeqs.examples.grouphash.measure import Measurement
 from rangeqs.examples.grouphash.settings import database_from_url
@@ -27,7 +27,7 @@ def table_lines(output: str) -> list[list[str]]:
     return [
         [cell.strip() for cell in line.split("  ") if cell.strip()]
         for line in output.splitlines()
-        if line.startswith(("dense ", "sparse "))
+        if line.startswith(("dense ", "sparse ", "rare "))
     ]
 
 
@@ -54,27 +54,28 @@ def test_demo_shows_the_advice_and_the_table_of_both_walks(
     assert all("Live plan of page 2: " in section for section in advice)
     rows = table_lines(output)
     assert [(row[0], row[1]) for row in rows] == [
-        (target_set, walk) for target_set in ("dense", "sparse") for walk in WALK_NAMES
+        (target.name, walk) for target in TARGET_SETS for walk in WALK_NAMES
     ]
-    # 3000 rows: 4.7 % dense, 1 % sparse, each scheduled in full by every walk.
-    assert {row[0]: row[4] for row in rows} == {"dense": "141", "sparse": "30"}
+    # 3000 rows: 4.7 % dense, 1 % sparse, 0.1 % rare, each scheduled in full by
+    # every walk.
+    assert {(row[0], row[4]) for row in rows} == {
+        ("dense", "141"),
+        ("sparse", "30"),
+        ("rare", "3"),
+    }
     assert "partition" in rows[2][2]
     assert "--embedded-postgres" in output
 
 
 def test_rows_of_the_target_sets_interleave_with_the_rest() -> None:
-    owners = [placement(i, background=10) for i in range(1, 3001)]
-    dense = [i for i, (_p, group) in enumerate(owners, 1) if group <= 100]
-    sparse = [i for i, (_p, group) in enumerate(owners, 1) if 100 < group <= 200]
-    assert (len(dense), len(sparse)) == (141, 30)
-    assert {project for project, group in owners if group <= 100} == {1}
-    assert {project for project, group in owners if 100 < group <= 200} == {2}
-    # Every 1000 ids hold their share of each set, not one block at the end.
-    assert [sum(1 for i in dense if i // 1000 == block) for block in range(3)] == [
-        46,
-        47,
-        47,
-    ]
+    owners = {i: placement(i, background=10) for i in range(1, 3001)}
+    for target, expected_rows in zip(TARGET_SETS, (141, 30, 3), strict=True):
+        members = [i for i, (_p, group) in owners.items() if group in target.group_ids]
+        assert len(members) == expected_rows
+        assert {owners[i][0] for i in members} == {target.project_id}
+        # Every 1000 ids hold their share of the set, not one block at the end.
+        per_block = [sum(1 for i in members if i // 1000 == b) for b in range(3)]
+        assert max(per_block) - min(per_block) <= 1
 
 
 def test_chart_without_matplotlib_is_a_clear_error(
@@ -161,7 +162,7 @@ def test_demo_runs_as_a_module_on_its_own_sqlite_file(vendor: str) -> None:
     result = run_demo_module("--rows", "2000")
     assert result.returncode == 0, result.stderr
     assert "rangeqs GroupHash demo on sqlite, 2,000 rows" in result.stdout
-    assert len(table_lines(result.stdout)) == 6
+    assert len(table_lines(result.stdout)) == len(TARGET_SETS) * len(WALKS)
 
 
 def test_demo_names_a_database_it_cannot_reach(vendor: str) -> None:

@@ -5,6 +5,8 @@ Row ``i`` (ids 1..N) goes, by a fixed rule, to one of three sets:
 - dense: 4.7 % of the rows, in 100 groups of project 1 (the seed's ~237k
   rows out of 5M);
 - sparse: 1 % of the rows, in 100 groups of project 2;
+- rare: 0.1 % of the rows, in 100 groups of project 1: a set that is a
+  sliver of the table, as the incident's 237k rows are of production's;
 - the rest: background groups, half of them in project 1 (a big customer),
   the others spread over nine more projects.
 
@@ -28,24 +30,40 @@ from rangeqs.examples.grouphash.models import Group, GroupHash, Project
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-__all__ = ["DemoGroups", "generate"]
+__all__ = ["TARGET_SETS", "TargetSet", "generate", "placement"]
 
 TARGET_GROUPS = 100
 PROJECTS = 10
-DENSE_PER_MILLE = 47
-SPARSE_PER_MILLE = 10
-DENSE_FIRST_GROUP = 1
-SPARSE_FIRST_GROUP = DENSE_FIRST_GROUP + TARGET_GROUPS
-BACKGROUND_FIRST_GROUP = SPARSE_FIRST_GROUP + TARGET_GROUPS
 CHUNK_ROWS = 50_000
 
 
 @dataclass(frozen=True)
-class DemoGroups:
-    """The two target sets, each the groups of one project."""
+class TargetSet:
+    """100 groups of one project whose hashes the demo deletes: row ``i``
+    belongs to the set when ``i % 1000`` falls in its slots."""
 
-    dense: list[int]
-    sparse: list[int]
+    name: str
+    project_id: int
+    first_group: int
+    first_slot: int
+    per_mille: int
+
+    @property
+    def group_ids(self) -> list[int]:
+        return list(range(self.first_group, self.first_group + TARGET_GROUPS))
+
+    @property
+    def end_slot(self) -> int:
+        return self.first_slot + self.per_mille
+
+
+# In slot order, back to back from slot 0.
+TARGET_SETS = (
+    TargetSet("dense", project_id=1, first_group=1, first_slot=0, per_mille=47),
+    TargetSet("sparse", project_id=2, first_group=101, first_slot=47, per_mille=10),
+    TargetSet("rare", project_id=1, first_group=201, first_slot=57, per_mille=1),
+)
+BACKGROUND_FIRST_GROUP = 301
 
 
 def background_groups(rows: int) -> int:
@@ -55,10 +73,10 @@ def background_groups(rows: int) -> int:
 def placement(i: int, background: int) -> tuple[int, int]:
     """``(project_id, group_id)`` of row ``i``: the rule the SQL below encodes."""
     slot = i % 1000
-    if slot < DENSE_PER_MILLE:
-        return 1, DENSE_FIRST_GROUP + (i // 1000 + slot) % TARGET_GROUPS
-    if slot < DENSE_PER_MILLE + SPARSE_PER_MILLE:
-        return 2, SPARSE_FIRST_GROUP + (i // 1000 + slot) % TARGET_GROUPS
+    for target in TARGET_SETS:
+        if slot < target.end_slot:
+            group = target.first_group + (i // 1000 + slot) % TARGET_GROUPS
+            return target.project_id, group
     group = i % background
     return _background_project(group), BACKGROUND_FIRST_GROUP + group
 
@@ -78,19 +96,22 @@ def _placement_sql(i: str, background: int) -> tuple[str, str]:
     modulo operator is written ``%%``.
     """
     slot = f"{i} %% 1000"
-    dense_group = f"{DENSE_FIRST_GROUP} + ({i} / 1000 + {slot}) %% {TARGET_GROUPS}"
-    sparse_group = f"{SPARSE_FIRST_GROUP} + ({i} / 1000 + {slot}) %% {TARGET_GROUPS}"
-    sparse_end = DENSE_PER_MILLE + SPARSE_PER_MILLE
+    project_cases = " ".join(
+        f"WHEN {slot} < {target.end_slot} THEN {target.project_id}"
+        for target in TARGET_SETS
+    )
+    group_cases = " ".join(
+        f"WHEN {slot} < {target.end_slot} "
+        f"THEN {target.first_group} + ({i} / 1000 + {slot}) %% {TARGET_GROUPS}"
+        for target in TARGET_SETS
+    )
     project = (
-        f"CASE WHEN {slot} < {DENSE_PER_MILLE} THEN 1 "
-        f"WHEN {slot} < {sparse_end} THEN 2 "
+        f"CASE {project_cases} "
         f"WHEN ({i} %% {background}) %% 2 = 0 THEN 1 "
         f"ELSE 2 + ({i} %% {background}) %% {PROJECTS - 1} END"
     )
     group = (
-        f"CASE WHEN {slot} < {DENSE_PER_MILLE} THEN {dense_group} "
-        f"WHEN {slot} < {sparse_end} THEN {sparse_group} "
-        f"ELSE {BACKGROUND_FIRST_GROUP} + {i} %% {background} END"
+        f"CASE {group_cases} ELSE {BACKGROUND_FIRST_GROUP} + {i} %% {background} END"
     )
     return project, group
 
@@ -108,7 +129,7 @@ FROM generate_series(%s::bigint, %s::bigint) AS seq(i)
 """
 
 
-def generate(rows: int, *, progress: tqdm[Any]) -> DemoGroups:
+def generate(rows: int, *, progress: tqdm[Any]) -> None:
     """Fill the three (empty) tables with ``rows`` hashes; advance ``progress``."""
     background = background_groups(rows)
     _create_projects_and_groups(background)
@@ -122,10 +143,6 @@ def generate(rows: int, *, progress: tqdm[Any]) -> DemoGroups:
             no_style(), [Project, Group, GroupHash]
         ):
             cursor.execute(statement)
-    return DemoGroups(
-        dense=list(range(DENSE_FIRST_GROUP, DENSE_FIRST_GROUP + TARGET_GROUPS)),
-        sparse=list(range(SPARSE_FIRST_GROUP, SPARSE_FIRST_GROUP + TARGET_GROUPS)),
-    )
 
 
 def _create_projects_and_groups(background: int) -> None:
@@ -134,8 +151,10 @@ def _create_projects_and_groups(background: int) -> None:
         for p in range(1, PROJECTS + 1)
     )
     targets = [
-        Group(id=DENSE_FIRST_GROUP + g, project_id=1) for g in range(TARGET_GROUPS)
-    ] + [Group(id=SPARSE_FIRST_GROUP + g, project_id=2) for g in range(TARGET_GROUPS)]
+        Group(id=group_id, project_id=target.project_id)
+        for target in TARGET_SETS
+        for group_id in target.group_ids
+    ]
     others = [
         Group(id=BACKGROUND_FIRST_GROUP + g, project_id=_background_project(g))
         for g in range(background)

@@ -12,7 +12,7 @@ from django.db import connection
 from tqdm import tqdm
 
 from rangeqs.advisor import advise
-from rangeqs.examples.grouphash.datagen import generate
+from rangeqs.examples.grouphash.datagen import TARGET_SETS, generate
 from rangeqs.examples.grouphash.measure import measure, table
 from rangeqs.examples.grouphash.models import GroupHash
 from rangeqs.examples.grouphash.schema import (
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from django.db.models import Model
 
-    from rangeqs.examples.grouphash.datagen import DemoGroups
+    from rangeqs.examples.grouphash.datagen import TargetSet
     from rangeqs.examples.grouphash.measure import Measurement
 
 __all__ = ["WALKS", "run_demo"]
@@ -53,22 +53,23 @@ def run_demo(*, rows: int, out: TextIO, chart: Path | None = None) -> list[Measu
     migrate(None)
     migrate(INITIAL)
     with tqdm(total=rows, unit="rows", desc="Generating GroupHash rows") as progress:
-        groups = generate(rows, progress=progress)
+        generate(rows, progress=progress)
     _analyze()
-    dense_rows = GroupHash.objects.filter(group_id__in=groups.dense).count()
-    sparse_rows = GroupHash.objects.filter(group_id__in=groups.sparse).count()
-    print(
-        f"Target sets: dense = {dense_rows:,} rows in {len(groups.dense)} groups of "
-        f"project 1, sparse = {sparse_rows:,} rows in {len(groups.sparse)} groups "
-        f"of project 2, ids interleaved with the rest of the table.",
-        file=out,
-    )
-    _print_advice(groups, out)
+    print("Target sets, their ids interleaved with the rest of the table:", file=out)
+    for target in TARGET_SETS:
+        count = GroupHash.objects.filter(group_id__in=target.group_ids).count()
+        print(
+            f"  {target.name}: {count:,} rows ({count / rows:.1%}) in "
+            f"{len(target.group_ids)} groups of project {target.project_id}",
+            file=out,
+        )
+    _print_advice(TARGET_SETS[0], out)
 
-    measurements = []
-    for target_set, group_ids in [("dense", groups.dense), ("sparse", groups.sparse)]:
-        for walk_name, walk in WALKS:
-            measurements.append(measure(target_set, group_ids, walk_name, walk))
+    measurements = [
+        measure(target.name, target.group_ids, walk_name, walk)
+        for target in TARGET_SETS
+        for walk_name, walk in WALKS
+    ]
     print(
         "\nThe deletion task, batch size 100, with a Seer client that counts:\n",
         file=out,
@@ -96,7 +97,7 @@ def run_demo(*, rows: int, out: TextIO, chart: Path | None = None) -> list[Measu
     return measurements
 
 
-def _print_advice(groups: DemoGroups, out: TextIO) -> None:
+def _print_advice(target: TargetSet, out: TextIO) -> None:
     """The advisor's verdict on each shape, checked against the live planner
     while the schema holds exactly that shape's indexes."""
     seed = historical_grouphash(INITIAL)
@@ -104,7 +105,7 @@ def _print_advice(groups: DemoGroups, out: TextIO) -> None:
         "The seed's original query: project_id = X AND group_id IN (...), "
         "ORDER BY id, no extra index",
         seed,
-        groups,
+        target,
         order_by=("id",),
         out=out,
     )
@@ -112,7 +113,7 @@ def _print_advice(groups: DemoGroups, out: TextIO) -> None:
     _advice(
         "Option 2: the same query with an index on (project_id, group_id, id)",
         historical_grouphash(OPTION_2, module=ALTERNATIVE_MIGRATIONS),
-        groups,
+        target,
         order_by=("id",),
         out=out,
     )
@@ -122,7 +123,7 @@ def _print_advice(groups: DemoGroups, out: TextIO) -> None:
         "Option 1: group_id IN (...) without the tenant filter, ORDER BY id, "
         "index on (group_id, id)",
         historical_grouphash(OPTION_1),
-        groups,
+        target,
         order_by=("id",),
         tenant_filter=False,
         out=out,
@@ -131,7 +132,7 @@ def _print_advice(groups: DemoGroups, out: TextIO) -> None:
         "rangeqs: project_id = X AND group_id IN (...), ORDER BY group_id, id, "
         "index on (group_id, id), plan='partition'",
         GroupHash,
-        groups,
+        target,
         order_by=RANGEQS_WALK.order_by,
         out=out,
     )
@@ -140,15 +141,15 @@ def _print_advice(groups: DemoGroups, out: TextIO) -> None:
 def _advice(
     title: str,
     model: type[Model],
-    groups: DemoGroups,
+    target: TargetSet,
     *,
     order_by: tuple[str, ...],
     tenant_filter: bool = True,
     out: TextIO,
 ) -> None:
-    queryset = model._default_manager.filter(group_id__in=groups.dense)
+    queryset = model._default_manager.filter(group_id__in=target.group_ids)
     if tenant_filter:
-        queryset = queryset.filter(project_id=1)
+        queryset = queryset.filter(project_id=target.project_id)
     report = advise(queryset.values_list("hash", flat=True), order_by=order_by)
     print(f"\n== {title}\n{report}", file=out)
     print(f"Live plan of page 2: {report.verify()}", file=out)
