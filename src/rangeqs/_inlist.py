@@ -44,11 +44,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LONG_LIST",
+    "MARIADB_LITERAL_LIST",
     "InValues",
     "in_list_condition",
     "in_values",
     "replace_condition",
     "rewrite_in_lists",
+    "sorted_values",
     "values_after",
 ]
 
@@ -59,6 +61,9 @@ LONG_LIST = 1000
 # MariaDB's JSON_TABLE silently truncates a value longer than its column, so
 # text columns get a width no stored value of a CharField can exceed.
 _MYSQL_TEXT_WIDTH = 16383
+#: MariaDB turns an IN list of this many values or more into a semi-join
+#: (in_predicate_conversion_threshold), which sorts every row it matches.
+MARIADB_LITERAL_LIST = 1000
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 
 
@@ -107,7 +112,7 @@ class InValues(In):
     ) -> _AsSqlType:
         # A short literal list is a set of index ranges that MariaDB reads in
         # index order; a JSON_TABLE semi-join would sort the rows it finds.
-        if len(self._db_values(connection)) <= LONG_LIST:
+        if len(self._db_values(connection)) < MARIADB_LITERAL_LIST:
             return self._django_in(compiler, connection)
         column_type = self._mysql_column_type(connection)
         encoded = self._json(connection)
@@ -212,6 +217,41 @@ class InValues(In):
             )
             return f"VARCHAR({_MYSQL_TEXT_WIDTH}){collate}"
         return None
+
+
+def sorted_values(
+    lookup: In,
+    connection: BaseDatabaseWrapper,
+    *,
+    descending: bool,
+    through: Any = None,
+) -> list[Any] | None:
+    """The distinct listed values, sorted by MariaDB in the column's collation;
+    with ``through``, only those up to and including it in that order.
+
+    For MariaDB and MySQL only, where a long list's semi-join sorts every
+    row it matches, so the partition plan reads the list in windows of
+    literal values instead. None when the list has no JSON_TABLE form there.
+    """
+    values = in_values(lookup.lhs, lookup.rhs)
+    if isinstance(lookup, InValues):
+        values._shared_cache = lookup._cache
+    column_type = values._mysql_column_type(connection)
+    encoded = values._json(connection)
+    if column_type is None or encoded is None or not _has_json_table(connection):
+        return None
+    sql = (
+        f"SELECT DISTINCT rangeqs_values.v FROM JSON_TABLE(%s, '$[*]' "
+        f"COLUMNS (v {column_type} PATH '$')) AS rangeqs_values"
+    )
+    params: list[Any] = [encoded]
+    if through is not None:
+        sql += f" WHERE rangeqs_values.v {'>=' if descending else '<='} %s"
+        params.append(values._db_value(through, connection))
+    sql += f" ORDER BY rangeqs_values.v {'DESC' if descending else 'ASC'}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def rewrite_in_lists(

@@ -23,16 +23,21 @@ the order of the values: never by Python.
 
 from __future__ import annotations
 
+import bisect
+import operator
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
-from django.db.models import Q
+from django.db.models import IntegerField, Q
 
 from rangeqs._inlist import (
     LONG_LIST,
+    MARIADB_LITERAL_LIST,
     in_list_condition,
+    in_values,
     replace_condition,
     rewrite_in_lists,
+    sorted_values,
     values_after,
 )
 from rangeqs._keyset import after as after_condition
@@ -53,6 +58,10 @@ __all__ = ["PartitionPlan"]
 # Planners that bound one index scan by an IN list and a row comparison together.
 _ONE_QUERY_VENDORS = frozenset({"postgresql"})
 
+# Values per window of a long list on MariaDB: well under the length at
+# which it turns a literal list into a sorting semi-join.
+_WINDOW = 500
+
 
 class PartitionPlan(Plan):
     """Pages in the order of the IN column's values, then the other keys."""
@@ -72,14 +81,19 @@ class PartitionPlan(Plan):
         # PostgreSQL parses and sorts the whole list for every statement that
         # carries it (about 170 ms for 100,000 values): past LONG_LIST, a page
         # inside one value is better served by a walk that leaves it out.
-        self._one_query = len(condition.values or ()) <= LONG_LIST
+        self._list_length = len(condition.values or ())
+        self._one_query = self._list_length <= LONG_LIST
         self._lookup: In = condition.lookup  # type: ignore[assignment]
         self._without_list = without_condition(self.queryset, condition)
+        # MariaDB, long lists: the listed values in the database's order.
+        self._sorted: list[Any] | None = None
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
-        if after is None:
-            return self.run(self.ordered(self.queryset)[:size])
         connection = connections[self.queryset.db]
+        if after is None:
+            if self._windowed(connection):
+                return self._following_windows(None, size, connection)
+            return self.run(self.ordered(self.queryset)[:size])
         lead = self.keys[0]
         strictly_after = after_condition(self.keys, after, connection)
         if self._one_query and connection.vendor in _ONE_QUERY_VENDORS:
@@ -98,6 +112,10 @@ class PartitionPlan(Plan):
         rows = self.run(self.ordered(current)[:size])
         if len(rows) == size:
             return rows
+        if self._windowed(connection):
+            return rows + self._following_windows(
+                after[0], size - len(rows), connection
+            )
         trimmed = values_after(self._lookup, after[0], descending=lead.descending)
         following = replace_condition(self.queryset, self._condition, trimmed)
         return rows + self.run(self.ordered(following)[: size - len(rows)])
@@ -112,3 +130,50 @@ class PartitionPlan(Plan):
             # index range with both.
             return after_condition(rest, after[1:], connection)
         return after_condition(self.keys, after, connection)
+
+    def _windowed(self, connection: BaseDatabaseWrapper) -> bool:
+        # MariaDB joins a long JSON_TABLE list first and sorts every row it
+        # matches; literal windows of the list are read in index order.
+        return (
+            connection.vendor == "mysql" and self._list_length >= MARIADB_LITERAL_LIST
+        )
+
+    def _following_windows(
+        self, value: Any, size: int, connection: BaseDatabaseWrapper
+    ) -> list[Any]:
+        """Up to ``size`` rows of the values after ``value``, window by window."""
+        descending = self.keys[0].descending
+        if self._sorted is None:
+            self.queries += 1
+            self._sorted = sorted_values(
+                self._lookup, connection, descending=descending
+            )
+        if self._sorted is None:
+            trimmed = values_after(self._lookup, value, descending=descending)
+            following = replace_condition(self.queryset, self._condition, trimmed)
+            return self.run(self.ordered(following)[:size])
+        start = 0 if value is None else self._count_through(value, connection)
+        rows: list[Any] = []
+        while len(rows) < size and start < len(self._sorted):
+            window = self._sorted[start : start + _WINDOW]
+            listed = in_values(self._lookup.lhs, window)
+            page = replace_condition(self.queryset, self._condition, listed)
+            rows += self.run(self.ordered(page)[: size - len(rows)])
+            start += _WINDOW
+        return rows
+
+    def _count_through(self, value: Any, connection: BaseDatabaseWrapper) -> int:
+        """How many of the sorted values come up to ``value``, inclusive."""
+        assert self._sorted is not None
+        descending = self.keys[0].descending
+        field = self._condition.field
+        if isinstance(getattr(field, "target_field", field), IntegerField):
+            # Integers compare in Python exactly as in the database.
+            if descending:
+                return bisect.bisect_right(self._sorted, -value, key=operator.neg)
+            return bisect.bisect_right(self._sorted, value)
+        self.queries += 1
+        through = sorted_values(
+            self._lookup, connection, descending=descending, through=value
+        )
+        return len(through or ())
