@@ -46,6 +46,7 @@ __all__ = [
     "LONG_LIST",
     "MARIADB_LITERAL_LIST",
     "InValues",
+    "count_values_through",
     "in_list_condition",
     "in_values",
     "replace_condition",
@@ -220,19 +221,55 @@ class InValues(In):
 
 
 def sorted_values(
-    lookup: In,
-    connection: BaseDatabaseWrapper,
-    *,
-    descending: bool,
-    through: Any = None,
+    lookup: In, connection: BaseDatabaseWrapper, *, descending: bool
 ) -> list[Any] | None:
-    """The distinct listed values, sorted by MariaDB in the column's collation;
-    with ``through``, only those up to and including it in that order.
+    """The distinct listed values, sorted by MariaDB in the column's collation.
 
     For MariaDB and MySQL only, where a long list's semi-join sorts every
     row it matches, so the partition plan reads the list in windows of
-    literal values instead. None when the list has no JSON_TABLE form there.
+    literal values instead. None, without a query, when the list has no
+    JSON_TABLE form there.
     """
+    source = _json_table_source(lookup, connection)
+    if source is None:
+        return None
+    sql, params = source
+    order = "DESC" if descending else "ASC"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT rangeqs_values.v {sql} ORDER BY rangeqs_values.v {order}",
+            params,
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def count_values_through(
+    lookup: In, connection: BaseDatabaseWrapper, value: Any, *, descending: bool
+) -> int | None:
+    """How many distinct listed values MariaDB sorts up to ``value``, inclusive
+    (None, without a query, as for :func:`sorted_values`)."""
+    source = _json_table_source(lookup, connection)
+    if source is None:
+        return None
+    sql, params = source
+    field: Field[Any, Any] = lookup.lhs.output_field
+    prepared = field.get_db_prep_value(
+        field.get_prep_value(value), connection, prepared=True
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(DISTINCT rangeqs_values.v) {sql} "
+            f"WHERE rangeqs_values.v {'>=' if descending else '<='} %s",
+            [*params, prepared],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _json_table_source(
+    lookup: In, connection: BaseDatabaseWrapper
+) -> tuple[str, list[Any]] | None:
+    """``FROM JSON_TABLE(...) AS rangeqs_values`` over the listed values."""
     values = in_values(lookup.lhs, lookup.rhs)
     if isinstance(lookup, InValues):
         values._shared_cache = lookup._cache
@@ -241,17 +278,10 @@ def sorted_values(
     if column_type is None or encoded is None or not _has_json_table(connection):
         return None
     sql = (
-        f"SELECT DISTINCT rangeqs_values.v FROM JSON_TABLE(%s, '$[*]' "
-        f"COLUMNS (v {column_type} PATH '$')) AS rangeqs_values"
+        f"FROM JSON_TABLE(%s, '$[*]' COLUMNS (v {column_type} PATH '$')) "
+        f"AS rangeqs_values"
     )
-    params: list[Any] = [encoded]
-    if through is not None:
-        sql += f" WHERE rangeqs_values.v {'>=' if descending else '<='} %s"
-        params.append(values._db_value(through, connection))
-    sql += f" ORDER BY rangeqs_values.v {'DESC' if descending else 'ASC'}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+    return sql, [encoded]
 
 
 def rewrite_in_lists(

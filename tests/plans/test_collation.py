@@ -85,3 +85,14 @@ def test_partition_follows_a_collation_whose_order_is_not_pythons() -> None:
     assert tags == list(queryset.order_by("tag", "id"))
     # Python's order puts every capital first; the database's does not.
     assert tags != sorted(tags)
+
+
+def test_partition_over_a_long_text_list_follows_the_database_order() -> None:
+    make_tags(["b", "B", "a", "A", "c", "x7", "X7"])
+    listed = ["c", "a", "B", *(f"x{n}" for n in range(1100))]
+    queryset = PlanTag.objects.filter(tag__in=listed).values_list("tag", "id")
+
+    wrapper = RangeQuerySetWrapper(queryset, order_by=("tag", "id"), step=1)
+
+    assert wrapper.plan == "partition"
+    assert list(wrapper) == list(queryset.order_by("tag", "id"))

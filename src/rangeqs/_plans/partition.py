@@ -33,6 +33,7 @@ from django.db.models import IntegerField, Q
 from rangeqs._inlist import (
     LONG_LIST,
     MARIADB_LITERAL_LIST,
+    count_values_through,
     in_list_condition,
     in_values,
     replace_condition,
@@ -123,7 +124,7 @@ class PartitionPlan(Plan):
     def _after_within_value(
         self, after: tuple[Any, ...], connection: BaseDatabaseWrapper
     ) -> Q | Expression:
-        """ "After the position" among the rows of its own IN value."""
+        """The condition "after the position" among the rows of its own value."""
         rest = self.keys[1:]
         if rest and not rest[0].nullable:
             # A plain `id > z` next to `col = g`: every database bounds the
@@ -144,15 +145,16 @@ class PartitionPlan(Plan):
         """Up to ``size`` rows of the values after ``value``, window by window."""
         descending = self.keys[0].descending
         if self._sorted is None:
-            self.queries += 1
             self._sorted = sorted_values(
                 self._lookup, connection, descending=descending
             )
-        if self._sorted is None:
+            if self._sorted is not None:
+                self.queries += 1
+        start = None if self._sorted is None else self._count_through(value, connection)
+        if self._sorted is None or start is None:
             trimmed = values_after(self._lookup, value, descending=descending)
             following = replace_condition(self.queryset, self._condition, trimmed)
             return self.run(self.ordered(following)[:size])
-        start = 0 if value is None else self._count_through(value, connection)
         rows: list[Any] = []
         while len(rows) < size and start < len(self._sorted):
             window = self._sorted[start : start + _WINDOW]
@@ -162,9 +164,11 @@ class PartitionPlan(Plan):
             start += _WINDOW
         return rows
 
-    def _count_through(self, value: Any, connection: BaseDatabaseWrapper) -> int:
+    def _count_through(self, value: Any, connection: BaseDatabaseWrapper) -> int | None:
         """How many of the sorted values come up to ``value``, inclusive."""
         assert self._sorted is not None
+        if value is None:
+            return 0
         descending = self.keys[0].descending
         field = self._condition.field
         if isinstance(getattr(field, "target_field", field), IntegerField):
@@ -173,7 +177,6 @@ class PartitionPlan(Plan):
                 return bisect.bisect_right(self._sorted, -value, key=operator.neg)
             return bisect.bisect_right(self._sorted, value)
         self.queries += 1
-        through = sorted_values(
-            self._lookup, connection, descending=descending, through=value
+        return count_values_through(
+            self._lookup, connection, value, descending=descending
         )
-        return len(through or ())
