@@ -21,6 +21,7 @@ from benchmarks.report import (
     format_bytes,
     format_ratio,
     format_seconds,
+    generation_note,
 )
 from benchmarks.result import BenchmarkResult
 from benchmarks.schema import prepared_table
@@ -66,9 +67,11 @@ def run_core(
     progress(f"core: preparing {options.rows:,} rows")
     with prepared_table(
         connection, BenchItem, rows=options.rows, load=load_items, keep=options.keep
-    ):
+    ) as generation_seconds:
         progress(f"core: {options.repeat} timed passes per strategy, then memory")
-        return _measure(connection, options)
+        result = _measure(connection, options)
+    result.tables[0].notes.append(generation_note(options.rows, generation_seconds))
+    return result
 
 
 def _strategies(step: int) -> dict[str, Callable[[], Iterator[object]]]:

@@ -18,7 +18,13 @@ from benchmarks.catalog import BASELINE
 from benchmarks.datagen import DENSE_GROUPS, SPARSE_GROUPS, load_grouphashes
 from benchmarks.measure import explain_page, pages, timed_pass
 from benchmarks.models import BenchGroupHash
-from benchmarks.report import Table, Target, format_ratio, format_seconds
+from benchmarks.report import (
+    Table,
+    Target,
+    format_ratio,
+    format_seconds,
+    generation_note,
+)
 from benchmarks.result import BenchmarkResult
 from benchmarks.schema import prepared_table
 from rangeqs import RangeQuerySetWrapper
@@ -140,7 +146,7 @@ def run_inlist(
         rows=options.rows,
         load=load_grouphashes,
         keep=options.keep,
-    ):
+    ) as generation_seconds:
         tables = []
         outcomes: dict[tuple[str, int, str], _Outcome] = {}
         for set_name in options.sets:
@@ -159,7 +165,9 @@ def run_inlist(
                     table.rows.append(_row(step, name, outcome, by_name.get(BASELINE)))
                     table.notes += _notes(step, name, outcome, expected)
             tables.append(table)
-        return BenchmarkResult([_legend(options), *tables], _targets(options, outcomes))
+    legend = _legend(options)
+    legend.notes.append(generation_note(options.rows, generation_seconds))
+    return BenchmarkResult([legend, *tables], _targets(options, outcomes))
 
 
 def _legend(options: InListOptions) -> Table:

@@ -15,6 +15,7 @@ __all__ = [
     "format_ratio",
     "format_seconds",
     "format_table",
+    "generation_note",
     "targets_table",
     "verdict",
 ]
@@ -100,6 +101,15 @@ def targets_table(targets: Sequence[Target]) -> Table:
             ]
         )
     return table
+
+
+def generation_note(rows: int, seconds: float | None) -> str:
+    if seconds is None:
+        return f"The table of {rows:,} rows was reused (--keep)."
+    return (
+        f"The table of {rows:,} rows was generated in the database and indexed "
+        f"in {seconds:.1f} s."
+    )
 
 
 def verdict(target: Target) -> str:

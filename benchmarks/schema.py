@@ -9,6 +9,7 @@ the write-ahead log.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -30,15 +31,18 @@ def prepared_table(
     rows: int,
     load: Loader,
     keep: bool = False,
-) -> Iterator[None]:
+) -> Iterator[float | None]:
     """Yield with ``model``'s table holding ``rows`` rows made by ``load``.
 
-    With ``keep`` the table outlives the run, and a later run asking for the
-    same row count reuses it instead of generating it again.
+    Yields the seconds that generating and indexing took, or None when the
+    table was reused: with ``keep`` the table outlives the run, and a later
+    run asking for the same row count reuses it.
     """
     table = model._meta.db_table
     marker = f"rangeqs benchmark: {rows} rows"
+    seconds = None
     if not (keep and _comment(connection, table) == marker):
+        start = time.perf_counter()
         _drop(connection, table)
         with connection.schema_editor() as editor:
             editor.create_model(model)
@@ -57,8 +61,9 @@ def prepared_table(
             # statistics.
             cursor.execute(f'VACUUM (ANALYZE) "{table}"')
             cursor.execute(f"COMMENT ON TABLE \"{table}\" IS '{marker}'")
+        seconds = time.perf_counter() - start
     try:
-        yield
+        yield seconds
     finally:
         if not keep:
             _drop(connection, table)

@@ -67,6 +67,22 @@ def test_core_drops_its_table_afterwards() -> None:
     assert not _table_exists("rangeqs_bench_item")
 
 
+def test_keep_reuses_a_table_of_the_same_size_and_regenerates_another() -> None:
+    from benchmarks.core import CoreOptions, run_core
+
+    try:
+        runs = [
+            run_core(connection, CoreOptions(rows=rows, step=500, repeat=1, keep=True))
+            for rows in (1000, 1000, 1500)
+        ]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS rangeqs_bench_item")
+
+    assert ["reused" in run.tables[0].notes[-1] for run in runs] == [False, True, False]
+    assert [run.tables[0].rows[0][1] for run in runs] == ["1,000", "1,000", "1,500"]
+
+
 def test_inlist_measures_the_plans_on_both_sets() -> None:
     from benchmarks.inlist import InListOptions, run_inlist
 
