@@ -59,9 +59,11 @@ __all__ = ["PartitionPlan"]
 # Planners that bound one index scan by an IN list and a row comparison together.
 _ONE_QUERY_VENDORS = frozenset({"postgresql"})
 
-# Values per window of a long list on MariaDB: well under the length at
-# which it turns a literal list into a sorting semi-join.
-_WINDOW = 500
+# Values per window of a long list on MariaDB: under eq_range_index_dive_limit
+# (200), so that it probes the index for each value and sees the empty ones;
+# past it, it guesses every value holds an average group and may prefer a
+# full scan with a sort.
+_WINDOW = 100
 
 
 class PartitionPlan(Plan):
