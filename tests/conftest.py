@@ -77,6 +77,15 @@ def django_db_modify_db_settings() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _forget_logged_advice() -> None:
+    # The advisor logs each report once per process; every test starts afresh
+    # so that what one test logs cannot hide another's warning.
+    from rangeqs.advisor import _advise
+
+    _advise._logged_reports.clear()
+
+
 @pytest.fixture
 def vendor() -> str:
     """The database vendor of this run: sqlite, postgresql or mysql."""

@@ -235,6 +235,18 @@ def test_check_index_logs_the_report_once_when_not_served(
     )
 
 
+def test_check_index_and_auto_plan_log_an_unserved_shape_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Both the auto plan choice and check_index=True report an unserved
+    # shape; together they must not say it twice, nor again for the next
+    # wrapper of the same shape (a worker builds one per task).
+    with caplog.at_level(logging.WARNING, logger="rangeqs"):
+        for _ in range(2):
+            RangeQuerySetWrapper(events.filter(created__gt=3), check_index=True)
+    assert len(caplog.records) == 1
+
+
 def test_check_index_error_mode_raises_one_sentence() -> None:
     with pytest.raises(
         InvalidQuerySetError,

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.db.models import Q
@@ -26,6 +25,7 @@ from rangeqs._plans.partition import PartitionPlan
 from rangeqs._plans.plain import PlainPlan
 from rangeqs._where import without_condition
 from rangeqs.advisor import advise
+from rangeqs.advisor._advise import warn_once
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
@@ -41,11 +41,6 @@ __all__ = ["PLAN_NAMES", "PlanName", "select_plan"]
 
 PlanName = Literal["auto", "plain", "merge", "partition"]
 PLAN_NAMES: tuple[str, ...] = ("auto", "plain", "merge", "partition")
-
-logger = logging.getLogger("rangeqs")
-
-# Reports already logged by "auto" in this process: each is logged once.
-_logged_reports: set[str] = set()
 
 
 def select_plan(
@@ -94,10 +89,7 @@ def _auto(
     report = advise(queryset, order_by=orderings)
     if report.served:
         return PlainPlan
-    text = str(report)
-    if text not in _logged_reports:
-        _logged_reports.add(text)
-        logger.warning("%s", text)
+    warn_once(report)
     return PlainPlan
 
 

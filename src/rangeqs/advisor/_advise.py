@@ -29,6 +29,20 @@ __all__ = ["advise", "check_index"]
 
 logger = logging.getLogger("rangeqs")
 
+# Reports already logged in this process. A worker builds the same wrapper for
+# every task it runs; one warning per shape is advice, one per task is noise.
+# check_index=True and plan="auto" share it, so a wrapper with both logs once.
+_logged_reports: set[str] = set()
+
+
+def warn_once(report: Report) -> None:
+    """Log ``report`` as a warning on logger "rangeqs", once per process."""
+    text = str(report)
+    if text in _logged_reports:
+        return
+    _logged_reports.add(text)
+    logger.warning("%s", text)
+
 
 def advise(
     target: Any,
@@ -123,7 +137,7 @@ def check_index(
             f"an unbounded scan: {fix}, or pass "
             f"check_index=True to only log the report."
         )
-    logger.warning("%s", report)
+    warn_once(report)
 
 
 def _left_residual(
