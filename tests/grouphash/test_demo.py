@@ -52,6 +52,12 @@ def test_demo_shows_the_advice_and_the_table_of_both_walks(
     # The live plans are printed too; at this size the planner may prefer
     # anything, so only their presence is checked.
     assert all("Live plan of page 2: " in section for section in advice)
+    # ...but where the planner's choice contradicts the verdict, the demo
+    # says so instead of leaving the reader with two answers.
+    for section in advice:
+        static_served = "\nSERVED:" in section
+        live_served = "Live plan of page 2: no sort, scan narrowed" in section
+        assert ("The live plan disagrees" in section) == (static_served != live_served)
     rows = table_lines(output)
     assert [(row[0], row[1]) for row in rows] == [
         (target.name, walk) for target in TARGET_SETS for walk in WALK_NAMES

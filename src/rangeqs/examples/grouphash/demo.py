@@ -152,7 +152,17 @@ def _advice(
         queryset = queryset.filter(project_id=target.project_id)
     report = advise(queryset.values_list("hash", flat=True), order_by=order_by)
     print(f"\n== {title}\n{report}", file=out)
-    print(f"Live plan of page 2: {report.verify()}", file=out)
+    plan = report.verify()
+    print(f"Live plan of page 2: {plan}", file=out)
+    if plan.served != report.served:
+        # The advisor says whether some index can serve the walk; the planner
+        # picks one index by its own cost estimates and may pick another.
+        chosen = ", ".join(plan.index_names) or "no index"
+        print(
+            f"The live plan disagrees with the static verdict: the planner's "
+            f"estimates chose {chosen}, the advisor judged {report.index_name}.",
+            file=out,
+        )
 
 
 def _analyze() -> None:
