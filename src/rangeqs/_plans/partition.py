@@ -41,8 +41,10 @@ from rangeqs._inlist import (
     sorted_values,
     values_after,
 )
+from rangeqs._keyset import RowAfter
 from rangeqs._keyset import after as after_condition
 from rangeqs._plans.base import Plan
+from rangeqs._plans.prepared import PreparedPage, Slot
 from rangeqs._where import without_condition
 
 if TYPE_CHECKING:
@@ -90,6 +92,7 @@ class PartitionPlan(Plan):
         self._without_list = without_condition(self.queryset, condition)
         # MariaDB, long lists: the listed values in the database's order.
         self._sorted: list[Any] | None = None
+        self._prepared: dict[tuple[int, tuple[bool, ...]], PreparedPage] = {}
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
         connection = connections[self.queryset.db]
@@ -98,15 +101,9 @@ class PartitionPlan(Plan):
                 return self._following_windows(None, size, connection)
             return self.run(self.ordered(self.queryset)[:size])
         lead = self.keys[0]
-        strictly_after = after_condition(self.keys, after, connection)
         if self._one_query and connection.vendor in _ONE_QUERY_VENDORS:
-            # Repeats what the row comparison implies, as a plain range on the
-            # IN column: it lets the scan skip the finished values.
-            bound = Q(
-                **{f"{lead.name}__{'lte' if lead.descending else 'gte'}": after[0]}
-            )
-            page = self.queryset.filter(bound, strictly_after)
-            return self.run(self.ordered(page)[:size])
+            self.queries += 1
+            return self._one_query_page(after, size, connection).rows(after)
         # The IN list adds nothing once the value is pinned, and SQLite would
         # probe its index with the list instead of with `col = g AND id > z`.
         current = self._without_list.filter(
@@ -122,6 +119,36 @@ class PartitionPlan(Plan):
         trimmed = values_after(self._lookup, after[0], descending=lead.descending)
         following = replace_condition(self.queryset, self._condition, trimmed)
         return rows + self.run(self.ordered(following)[: size - len(rows)])
+
+    def _one_query_page(
+        self, after: tuple[Any, ...], size: int, connection: BaseDatabaseWrapper
+    ) -> PreparedPage:
+        """The page after a position, compiled once per page size.
+
+        Which keys of the position are NULL shapes the condition; the
+        values themselves are bound at each page.
+        """
+        shape = (size, tuple(value is None for value in after))
+        page = self._prepared.get(shape)
+        if page is None:
+            lead = self.keys[0]
+            slots = [
+                None if value is None else Slot(index, key.field)
+                for index, (key, value) in enumerate(zip(self.keys, after, strict=True))
+            ]
+            strictly_after = after_condition(self.keys, slots, connection)
+            if isinstance(strictly_after, RowAfter):
+                # It wraps each value in Value(); the slots are expressions.
+                strictly_after.set_source_expressions([*strictly_after.columns, *slots])
+            # Repeats what the row comparison implies, as a plain range on the
+            # IN column: it lets the scan skip the finished values.
+            bound = Q(
+                **{f"{lead.name}__{'lte' if lead.descending else 'gte'}": slots[0]}
+            )
+            queryset = self.ordered(self.queryset.filter(bound, strictly_after))
+            page = PreparedPage(queryset[:size], [key.field for key in self.keys])
+            self._prepared[shape] = page
+        return page
 
     def _after_within_value(
         self, after: tuple[Any, ...], connection: BaseDatabaseWrapper

@@ -1,0 +1,141 @@
+"""Page statements compiled once and run again with new position values.
+
+Django compiles a queryset to SQL on every evaluation, and the page
+querysets of a plan differ only in the position. For pages of 100 rows,
+building the filter and compiling it cost more than the database spends on
+the page (measured on PostgreSQL 15: about a third of a partition pass).
+
+A :class:`PreparedPage` compiles its queryset once, with :class:`Slot`
+expressions where the position goes, and then runs the same SQL text with
+the slots' bind parameters replaced: the values stay parameters, the text
+never changes. The rows come out through the queryset's own iterable, so
+they have the shape the caller asked for.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import Expression
+from django.db.models.sql import Query
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models import Field, QuerySet
+    from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
+
+__all__ = ["PreparedPage", "Slot"]
+
+
+@dataclass(frozen=True)
+class _Placeholder:
+    """Stands in the compiled parameters for the value of slot ``index``."""
+
+    index: int
+
+
+class Slot(Expression):
+    """The bind parameter that carries position value number ``index``."""
+
+    def __init__(self, index: int, output_field: Field[Any, Any]) -> None:
+        super().__init__(output_field=output_field)
+        self.index = index
+
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        template: str | None = None,
+        **extra_context: Any,
+    ) -> _AsSqlType:
+        params: tuple[Any, ...] = (_Placeholder(self.index),)
+        return "%s", params
+
+
+class _CompiledQuery(Query):
+    """A query that hands out a compiler with its SQL already made."""
+
+    rangeqs_compiler: SQLCompiler
+
+    def get_compiler(
+        self,
+        using: str | None = None,
+        connection: BaseDatabaseWrapper | None = None,
+        elide_empty: bool = True,
+    ) -> SQLCompiler:
+        return self.rangeqs_compiler
+
+
+@dataclass
+class _Compiled:
+    connection: BaseDatabaseWrapper
+    compiler: SQLCompiler
+    # None when the filters match nothing (Django's EmptyResultSet).
+    sql: str | None
+    params: tuple[Any, ...]
+
+
+class PreparedPage:
+    """``queryset`` compiled once; :meth:`rows` runs it with the slots' values.
+
+    ``fields[i]`` converts the value of ``Slot(i)`` for the database, as a
+    filter on that field would.
+    """
+
+    def __init__(
+        self, queryset: QuerySet[Any, Any], fields: Sequence[Field[Any, Any]]
+    ) -> None:
+        self.queryset = queryset
+        self.fields = tuple(fields)
+        self._compiled: _Compiled | None = None
+
+    def rows(self, values: Sequence[Any]) -> list[Any]:
+        """The queryset's rows with ``values`` bound to the slots."""
+        compiled = self._compile()
+        connection = compiled.connection
+        converted = [
+            field.get_db_prep_value(value, connection)
+            for field, value in zip(self.fields, values, strict=True)
+        ]
+        params = tuple(
+            converted[param.index] if isinstance(param, _Placeholder) else param
+            for param in compiled.params
+        )
+        sql = compiled.sql
+        compiler = copy.copy(compiled.compiler)
+
+        def as_sql(*args: Any, **kwargs: Any) -> _AsSqlType:
+            if sql is None:
+                raise EmptyResultSet
+            return sql, params
+
+        compiler.as_sql = as_sql  # type: ignore[method-assign]
+        page = self.queryset.all()
+        query = cast("_CompiledQuery", page.query.chain(_CompiledQuery))
+        query.rangeqs_compiler = compiler
+        page.query = query
+        # Setting a values() query resets the iterable to dicts.
+        page._iterable_class = self.queryset._iterable_class
+        return list(page)
+
+    def _compile(self) -> _Compiled:
+        # A connection belongs to one thread: async iteration fetches pages
+        # in another thread than the one that built the plan.
+        connection = connections[self.queryset.db]
+        compiled = self._compiled
+        if compiled is None or compiled.connection is not connection:
+            compiler = self.queryset.query.get_compiler(connection=connection)
+            try:
+                sql, params = compiler.as_sql()
+            except EmptyResultSet:
+                compiled = _Compiled(connection, compiler, None, ())
+            else:
+                compiled = _Compiled(connection, compiler, sql, tuple(params))
+            self._compiled = compiled
+        return compiled

@@ -1,0 +1,84 @@
+"""Partition pages compiled once: same SQL text, the position as parameters."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from django.db import connection
+
+from rangeqs.wrapper import RangeQuerySetWrapper
+from tests.plans.helpers import make_rows
+from tests.testapp.models import PlanRow
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from django.db.models import QuerySet
+
+pytestmark = pytest.mark.django_db
+
+
+def _statements(run: Callable[[], object]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The SQL text and parameters of every statement ``run`` executes."""
+    recorded: list[tuple[str, tuple[Any, ...]]] = []
+
+    def record(
+        execute: Callable[..., Any],
+        sql: str,
+        params: Any,
+        many: bool,
+        context: dict[str, Any],
+    ) -> Any:
+        recorded.append((sql, tuple(params or ())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        run()
+    return recorded
+
+
+def test_partition_pages_after_the_first_share_one_sql_text(vendor: str) -> None:
+    if vendor != "postgresql":
+        pytest.skip("Only PostgreSQL pages the IN list in one statement.")
+    make_rows({1: 4, 2: 4, 3: 3})
+    queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3])
+    wrapper = RangeQuerySetWrapper(queryset, order_by=("group_id", "id"), step=3)
+
+    statements = _statements(lambda: list(wrapper))
+
+    # 11 rows: three full pages and a short one.
+    assert len(statements) == 4
+    texts = {sql for sql, _ in statements[1:]}
+    assert len(texts) == 1
+    # The position travels as parameters, a new one for every page.
+    positions = [params[-3:] for _, params in statements[1:]]
+    assert len(set(positions)) == 3
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        lambda queryset: queryset,
+        lambda queryset: queryset.values("hash", "group_id"),
+        lambda queryset: queryset.values_list("hash", "id"),
+        lambda queryset: queryset.values_list("id", flat=True),
+        lambda queryset: queryset.values_list("id", "hash", named=True),
+        lambda queryset: queryset.only("id"),
+    ],
+    ids=["models", "values", "values_list", "flat", "named", "only"],
+)
+def test_partition_pages_keep_the_callers_row_shape(
+    shape: Callable[[QuerySet[PlanRow]], QuerySet[Any, Any]],
+) -> None:
+    make_rows({1: 4, 2: 4, 3: 4})
+    queryset = shape(PlanRow.objects.filter(group_id__in=[1, 3]))
+    expected = list(queryset.order_by("group_id", "id"))
+
+    rows = list(
+        RangeQuerySetWrapper(
+            queryset, order_by=("group_id", "id"), step=3, plan="partition"
+        )
+    )
+
+    assert rows == expected
