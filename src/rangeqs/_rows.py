@@ -63,10 +63,16 @@ class RowReader:
                 f"The queryset yields rows through {self.iterable_class.__name__}, "
                 f"whose key values the wrapper cannot read: pass result_value_getter."
             )
+        # A model instance with no deferred field already holds every key:
+        # reading them costs less than fetching them a second time.
+        self.keys_on_instance = self.iterable_class is ModelIterable and (
+            queryset.query.deferred_loading == (frozenset(), True)
+        )
+        self.attnames = tuple(key.name for key in self.selected_keys)
 
     def prepare(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
         """The queryset that fetches the caller's columns and then the keys."""
-        if not self.selected_keys:
+        if not self.selected_keys or self.keys_on_instance:
             return queryset
         prepared: QuerySet[Any, Any] = queryset.annotate(
             **{
@@ -91,6 +97,9 @@ class RowReader:
             return row, ()
         count = len(self.aliases)
         iterable_class = self.iterable_class
+        if self.keys_on_instance:
+            loaded = row.__dict__
+            return row, tuple(loaded[attname] for attname in self.attnames)
         if iterable_class is ModelIterable:
             return row, tuple(row.__dict__.pop(alias) for alias in self.aliases)
         if iterable_class is ValuesIterable:
