@@ -7,6 +7,7 @@ caller's row and the key values before it is handed out.
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import F
@@ -84,6 +85,18 @@ class RowReader:
             # A flat row is its first column only; fetch tuples to see the keys.
             prepared._iterable_class = ValuesListIterable
         return prepared
+
+    def split_all(self, rows: Sequence[Any]) -> list[tuple[Any, tuple[Any, ...]]]:
+        """:meth:`split` of each row; the common case without a call per row."""
+        if self.keys_on_instance and not self.getter:
+            attnames = self.attnames
+            if len(attnames) == 1:
+                [attname] = attnames
+                return [(row, (row.__dict__[attname],)) for row in rows]
+            read = operator.itemgetter(*attnames)
+            return [(row, read(row.__dict__)) for row in rows]
+        split = self.split
+        return [split(row) for row in rows]
 
     def split(self, row: Any) -> tuple[Any, tuple[Any, ...]]:
         """The caller's row and its full position."""

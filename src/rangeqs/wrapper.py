@@ -320,7 +320,7 @@ class _Walk:
         self, request: _Request, rows: list[Any]
     ) -> list[tuple[Any, tuple[Any, ...]]]:
         """The fetched rows with their positions, read before anyone sees them."""
-        batch = [self.wrapper._reader.split(row) for row in rows]
+        batch = self.wrapper._reader.split_all(rows)
         if self.remaining is not None:
             self.remaining -= len(batch)
         if len(rows) < request.size:
