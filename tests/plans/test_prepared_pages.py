@@ -82,3 +82,19 @@ def test_partition_pages_keep_the_callers_row_shape(
     )
 
     assert rows == expected
+
+
+def test_plain_pages_after_the_first_share_one_sql_text() -> None:
+    make_rows({1: 4, 2: 4, 3: 3})
+    queryset = PlanRow.objects.filter(project_id=1)
+    expected = list(queryset.order_by("group_id", "id"))
+    wrapper = RangeQuerySetWrapper(
+        queryset, order_by=("group_id", "id"), step=3, plan="plain"
+    )
+    rows: list[PlanRow] = []
+
+    statements = _statements(lambda: rows.extend(wrapper))
+
+    assert rows == expected
+    assert len(statements) == 4
+    assert len({sql for sql, _ in statements[1:]}) == 1

@@ -41,10 +41,14 @@ from rangeqs._inlist import (
     sorted_values,
     values_after,
 )
-from rangeqs._keyset import RowAfter
 from rangeqs._keyset import after as after_condition
 from rangeqs._plans.base import Plan
-from rangeqs._plans.prepared import PreparedPage, Slot
+from rangeqs._plans.prepared import (
+    PreparedPage,
+    null_pattern,
+    slots_for,
+    slotted_after,
+)
 from rangeqs._where import without_condition
 
 if TYPE_CHECKING:
@@ -123,23 +127,14 @@ class PartitionPlan(Plan):
     def _one_query_page(
         self, after: tuple[Any, ...], size: int, connection: BaseDatabaseWrapper
     ) -> PreparedPage:
-        """The page after a position, compiled once per page size.
-
-        Which keys of the position are NULL shapes the condition; the
-        values themselves are bound at each page.
-        """
-        shape = (size, tuple(value is None for value in after))
+        """The page after a position, compiled once per page size and NULL
+        pattern of the position."""
+        shape = (size, null_pattern(after))
         page = self._prepared.get(shape)
         if page is None:
             lead = self.keys[0]
-            slots = [
-                None if value is None else Slot(index, key.field)
-                for index, (key, value) in enumerate(zip(self.keys, after, strict=True))
-            ]
-            strictly_after = after_condition(self.keys, slots, connection)
-            if isinstance(strictly_after, RowAfter):
-                # It wraps each value in Value(); the slots are expressions.
-                strictly_after.set_source_expressions([*strictly_after.columns, *slots])
+            slots = slots_for(self.keys, after)
+            strictly_after = slotted_after(self.keys, slots, connection)
             # Repeats what the row comparison implies, as a plain range on the
             # IN column: it lets the scan skip the finished values.
             bound = Q(

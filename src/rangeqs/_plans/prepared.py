@@ -21,16 +21,22 @@ from typing import TYPE_CHECKING, Any, cast
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Expression
+from django.db.models.expressions import SQLiteNumericMixin
 from django.db.models.sql import Query
+
+from rangeqs._keyset import RowAfter
+from rangeqs._keyset import after as after_condition
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import Field, QuerySet
+    from django.db.models import Field, Q, QuerySet
     from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
-__all__ = ["PreparedPage", "Slot"]
+    from rangeqs._keys import Key
+
+__all__ = ["PreparedPage", "Slot", "null_pattern", "slots_for", "slotted_after"]
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,13 @@ class _Placeholder:
     index: int
 
 
-class Slot(Expression):
-    """The bind parameter that carries position value number ``index``."""
+class Slot(SQLiteNumericMixin, Expression):
+    """The bind parameter that carries position value number ``index``.
+
+    Compiled as ``Value(value, output_field=...)`` would be for a non-NULL
+    value: decimals cast on SQLite, the field's own placeholder (binary
+    strings on MariaDB).
+    """
 
     def __init__(self, index: int, output_field: Field[Any, Any]) -> None:
         super().__init__(output_field=output_field)
@@ -54,8 +65,42 @@ class Slot(Expression):
         template: str | None = None,
         **extra_context: Any,
     ) -> _AsSqlType:
-        params: tuple[Any, ...] = (_Placeholder(self.index),)
+        placeholder = _Placeholder(self.index)
+        params: tuple[Any, ...] = (placeholder,)
+        field = self.output_field
+        if hasattr(field, "get_placeholder"):
+            return field.get_placeholder(placeholder, compiler, connection), params
         return "%s", params
+
+
+def slots_for(keys: Sequence[Key], position: Sequence[Any]) -> list[Slot | None]:
+    """A :class:`Slot` for each non-NULL value of ``position`` (None for NULLs).
+
+    Which keys are NULL shapes the "after" condition, so a prepared page is
+    made per NULL pattern; the values themselves are bound at each page.
+    """
+    return [
+        None if value is None else Slot(index, key.field)
+        for index, (key, value) in enumerate(zip(keys, position, strict=True))
+    ]
+
+
+def slotted_after(
+    keys: Sequence[Key],
+    slots: Sequence[Slot | None],
+    connection: BaseDatabaseWrapper,
+) -> Q | Expression:
+    """``rangeqs._keyset.after`` with ``slots`` in the place of the values."""
+    condition = after_condition(keys, slots, connection)
+    if isinstance(condition, RowAfter):
+        # It wraps each value in Value(); the slots are expressions already.
+        condition.set_source_expressions([*condition.columns, *slots])
+    return condition
+
+
+def null_pattern(position: Sequence[Any]) -> tuple[bool, ...]:
+    """Which values of ``position`` are NULL: the part of it that shapes SQL."""
+    return tuple(value is None for value in position)
 
 
 class _CompiledQuery(Query):
