@@ -8,13 +8,15 @@ import pytest
 from django.db import connection
 
 from rangeqs.wrapper import RangeQuerySetWrapper
+from tests.core.factories import EntryFactory, OwnerFactory
 from tests.plans.helpers import make_rows
-from tests.testapp.models import PlanRow
+from tests.testapp.models import Entry, Owner, PlanRow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from django.db.models import QuerySet
+    from pytest_django import DjangoAssertNumQueries
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +100,34 @@ def test_plain_pages_after_the_first_share_one_sql_text() -> None:
     assert rows == expected
     assert len(statements) == 4
     assert len({sql for sql, _ in statements[1:]}) == 1
+
+
+def _owner(entry: Entry) -> Owner:
+    assert entry.owner is not None
+    return entry.owner
+
+
+def test_prepared_pages_keep_select_related_and_prefetch_related(
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    owners = OwnerFactory.create_batch(2)
+    for index in range(5):
+        EntryFactory.create(owner=owners[index % 2], b=index % 3)
+    queryset = Entry.objects.select_related("owner").prefetch_related(
+        "owner__entry_set"
+    )
+    expected = [
+        (entry.pk, _owner(entry).name) for entry in queryset.order_by("b", "pk")
+    ]
+    per_owner = {owner.pk: owner.entry_set.count() for owner in owners}
+
+    # Five rows in pages of 2: three pages, each one query and one prefetch.
+    with django_assert_num_queries(6):
+        rows = list(
+            RangeQuerySetWrapper(queryset, order_by=("b", "pk"), step=2, plan="plain")
+        )
+        loaded = [(entry.pk, _owner(entry).name) for entry in rows]
+        siblings = [len(_owner(entry).entry_set.all()) for entry in rows]
+
+    assert loaded == expected
+    assert siblings == [per_owner[_owner(entry).pk] for entry in rows]
