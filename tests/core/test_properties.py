@@ -20,7 +20,7 @@ from rangeqs import RangeQuerySetWrapper
 from tests.testapp.models import Entry, Owner
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 SMALL = st.integers(min_value=0, max_value=3)
 NULLABLE = st.none() | SMALL
@@ -77,6 +77,38 @@ def expected_order(entries: Sequence[Entry], order_by: Sequence[str]) -> list[in
         return 0
 
     return [entry.pk for entry in sorted(entries, key=functools.cmp_to_key(compare))]
+
+
+def walk_with_changes(
+    wrapper: RangeQuerySetWrapper[Entry],
+    changes: Sequence[tuple[list[dict[str, Any]], list[int]]],
+    make: Callable[[dict[str, Any]], Entry],
+    entries: dict[int, Entry],
+) -> tuple[list[int], set[int]]:
+    """Walk ``wrapper`` batch by batch, and after each batch insert and delete
+    rows as the next item of ``changes`` says (deletes pick among the rows
+    still alive by index). ``entries`` gains the inserted rows.
+
+    Returns the pks yielded, in order, and the pks deleted.
+    """
+    deleted: set[int] = set()
+    yielded: list[int] = []
+    pending = list(changes)
+    for batch in wrapper.batches():
+        yielded.extend(entry.pk for entry in batch)
+        if not pending:
+            continue
+        inserts, deletes = pending.pop(0)
+        for values in inserts:
+            entry = make(values)
+            entries[entry.pk] = entry
+        alive = sorted(set(entries) - deleted)
+        for index in deletes:
+            if alive:
+                victim = alive[index % len(alive)]
+                Entry.objects.filter(pk=victim).delete()
+                deleted.add(victim)
+    return yielded, deleted
 
 
 class WrapperProperties(TestCase):
@@ -162,23 +194,7 @@ class WrapperProperties(TestCase):
             order_by=order_by,
             override_unique_safety_check=implicit_pk,
         )
-        deleted: set[int] = set()
-        yielded: list[int] = []
-        pending = list(changes)
-        for batch in wrapper.batches():
-            yielded.extend(entry.pk for entry in batch)
-            if not pending:
-                continue
-            inserts, deletes = pending.pop(0)
-            for values in inserts:
-                entry = self.make(values)
-                entries[entry.pk] = entry
-            alive = sorted(set(entries) - deleted)
-            for index in deletes:
-                if alive:
-                    victim = alive[index % len(alive)]
-                    Entry.objects.filter(pk=victim).delete()
-                    deleted.add(victim)
+        yielded, deleted = walk_with_changes(wrapper, changes, self.make, entries)
 
         assert len(yielded) == len(set(yielded)), "a row was yielded twice"
         initial = set(list(entries)[: len(rows)])

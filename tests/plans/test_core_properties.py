@@ -21,6 +21,7 @@ from tests.core.test_properties import (
     entry_values,
     expected_order,
     orderings,
+    walk_with_changes,
 )
 from tests.testapp.models import Entry, Owner
 
@@ -137,23 +138,7 @@ class EveryPlanProperties(TestCase):
             override_unique_safety_check=implicit_pk,
             plan=plan,
         )
-        deleted: set[int] = set()
-        yielded: list[int] = []
-        pending = list(changes)
-        for batch in wrapper.batches():
-            yielded.extend(entry.pk for entry in batch)
-            if not pending:
-                continue
-            inserts, deletes = pending.pop(0)
-            for values in inserts:
-                entry = self.make(values)
-                entries[entry.pk] = entry
-            alive = sorted(set(entries) - deleted)
-            for index in deletes:
-                if alive:
-                    victim = alive[index % len(alive)]
-                    Entry.objects.filter(pk=victim).delete()
-                    deleted.add(victim)
+        yielded, deleted = walk_with_changes(wrapper, changes, self.make, entries)
 
         listed_pks = {pk for pk, e in entries.items() if getattr(e, column) in listed}
         assert len(yielded) == len(set(yielded)), "a row was yielded twice"
