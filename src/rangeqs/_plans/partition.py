@@ -43,12 +43,7 @@ from rangeqs._inlist import (
 )
 from rangeqs._keyset import after as after_condition
 from rangeqs._plans.base import Plan
-from rangeqs._plans.prepared import (
-    PreparedPage,
-    null_pattern,
-    slots_for,
-    slotted_after,
-)
+from rangeqs._plans.prepared import PreparedPages
 from rangeqs._where import without_condition
 
 if TYPE_CHECKING:
@@ -96,7 +91,7 @@ class PartitionPlan(Plan):
         self._without_list = without_condition(self.queryset, condition)
         # MariaDB, long lists: the listed values in the database's order.
         self._sorted: list[Any] | None = None
-        self._prepared: dict[tuple[int, tuple[bool, ...]], PreparedPage] = {}
+        self._pages = PreparedPages(self.queryset, self.keys)
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
         connection = connections[self.queryset.db]
@@ -107,7 +102,14 @@ class PartitionPlan(Plan):
         lead = self.keys[0]
         if self._one_query and connection.vendor in _ONE_QUERY_VENDORS:
             self.queries += 1
-            return self._one_query_page(after, size, connection).rows(after)
+            # Repeats what the row comparison implies, as a plain range on the
+            # IN column: it lets the scan skip the finished values.
+            lookup = "lte" if lead.descending else "gte"
+            return self._pages.rows(
+                after,
+                size,
+                bound=lambda slots: Q(**{f"{lead.name}__{lookup}": slots[0]}),
+            )
         # The IN list adds nothing once the value is pinned, and SQLite would
         # probe its index with the list instead of with `col = g AND id > z`.
         current = self._without_list.filter(
@@ -123,27 +125,6 @@ class PartitionPlan(Plan):
         trimmed = values_after(self._lookup, after[0], descending=lead.descending)
         following = replace_condition(self.queryset, self._condition, trimmed)
         return rows + self.run(self.ordered(following)[: size - len(rows)])
-
-    def _one_query_page(
-        self, after: tuple[Any, ...], size: int, connection: BaseDatabaseWrapper
-    ) -> PreparedPage:
-        """The page after a position, compiled once per page size and NULL
-        pattern of the position."""
-        shape = (size, null_pattern(after))
-        page = self._prepared.get(shape)
-        if page is None:
-            lead = self.keys[0]
-            slots = slots_for(self.keys, after)
-            strictly_after = slotted_after(self.keys, slots, connection)
-            # Repeats what the row comparison implies, as a plain range on the
-            # IN column: it lets the scan skip the finished values.
-            bound = Q(
-                **{f"{lead.name}__{'lte' if lead.descending else 'gte'}": slots[0]}
-            )
-            queryset = self.ordered(self.queryset.filter(bound, strictly_after))
-            page = PreparedPage(queryset[:size], [key.field for key in self.keys])
-            self._prepared[shape] = page
-        return page
 
     def _after_within_value(
         self, after: tuple[Any, ...], connection: BaseDatabaseWrapper

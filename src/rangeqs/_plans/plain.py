@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections
-
 from rangeqs._plans.base import Plan
-from rangeqs._plans.prepared import (
-    PreparedPage,
-    null_pattern,
-    slots_for,
-    slotted_after,
-)
+from rangeqs._plans.prepared import PreparedPages
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -29,21 +22,11 @@ class PlainPlan(Plan):
 
     def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
         super().__init__(queryset, keys)
-        self._prepared: dict[tuple[int, tuple[bool, ...]], PreparedPage] = {}
+        # Pages differ only in the position: compiled once, then rebound.
+        self._pages = PreparedPages(self.queryset, self.keys)
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
         if after is None:
             return self.run(self.ordered(self.queryset)[:size])
-        # Pages differ only in the position: compiled once, then rebound.
-        shape = (size, null_pattern(after))
-        page = self._prepared.get(shape)
-        if page is None:
-            connection = connections[self.queryset.db]
-            strictly_after = slotted_after(
-                self.keys, slots_for(self.keys, after), connection
-            )
-            queryset = self.ordered(self.queryset.filter(strictly_after))
-            page = PreparedPage(queryset[:size], [key.field for key in self.keys])
-            self._prepared[shape] = page
         self.queries += 1
-        return page.rows(after)
+        return self._pages.rows(after, size)

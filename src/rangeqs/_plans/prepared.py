@@ -28,7 +28,7 @@ from rangeqs._keyset import RowAfter
 from rangeqs._keyset import after as after_condition
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import Field, Q, QuerySet
@@ -36,7 +36,14 @@ if TYPE_CHECKING:
 
     from rangeqs._keys import Key
 
-__all__ = ["PreparedPage", "Slot", "null_pattern", "slots_for", "slotted_after"]
+__all__ = [
+    "PreparedPage",
+    "PreparedPages",
+    "Slot",
+    "null_pattern",
+    "slots_for",
+    "slotted_after",
+]
 
 
 @dataclass(frozen=True)
@@ -184,3 +191,43 @@ class PreparedPage:
                 compiled = _Compiled(connection, compiler, sql, tuple(params))
             self._compiled = compiled
         return compiled
+
+
+class PreparedPages:
+    """The pages after a position of one plan's queryset in key order.
+
+    Each is compiled once per page size and NULL pattern of the position (the
+    parts of a position that shape the SQL) and then rebound, so a plan asks
+    for rows and never compiles a page twice.
+    """
+
+    def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
+        self.queryset = queryset
+        self.keys = tuple(keys)
+        self._pages: dict[tuple[int, tuple[bool, ...]], PreparedPage] = {}
+
+    def rows(
+        self,
+        after: Sequence[Any],
+        size: int,
+        *,
+        bound: Callable[[Sequence[Slot | None]], Q] | None = None,
+    ) -> list[Any]:
+        """At most ``size`` rows strictly after ``after``; ``bound`` adds a
+        condition built from the position's slots, ahead of the "after" one."""
+        shape = (size, null_pattern(after))
+        page = self._pages.get(shape)
+        if page is None:
+            connection = connections[self.queryset.db]
+            slots = slots_for(self.keys, after)
+            conditions: list[Q | Expression] = [
+                slotted_after(self.keys, slots, connection)
+            ]
+            if bound is not None:
+                conditions.insert(0, bound(slots))
+            ordered = self.queryset.filter(*conditions).order_by(
+                *(key.ordering for key in self.keys)
+            )
+            page = PreparedPage(ordered[:size], [key.field for key in self.keys])
+            self._pages[shape] = page
+        return page.rows(after)
