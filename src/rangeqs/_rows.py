@@ -86,17 +86,25 @@ class RowReader:
             prepared._iterable_class = ValuesListIterable
         return prepared
 
-    def split_all(self, rows: Sequence[Any]) -> list[tuple[Any, tuple[Any, ...]]]:
-        """:meth:`split` of each row; the common case without a call per row."""
+    def split_all(
+        self, rows: Sequence[Any]
+    ) -> tuple[list[Any], Callable[[int], tuple[Any, ...]]]:
+        """The caller's rows, and the position of the row at an index.
+
+        The keys are read before anyone sees the rows: a caller may change an
+        instance it receives (``delete()`` sets its pk to None).
+        """
         if self.keys_on_instance and not self.getter:
-            attnames = self.attnames
-            if len(attnames) == 1:
-                [attname] = attnames
-                return [(row, (row.__dict__[attname],)) for row in rows]
-            read = operator.itemgetter(*attnames)
-            return [(row, read(row.__dict__)) for row in rows]
-        split = self.split
-        return [split(row) for row in rows]
+            instances = list(rows)
+            # map() with C-level getters reads the keys without a Python step
+            # per row, which a full pass of small rows notices.
+            read = operator.itemgetter(*self.attnames)
+            keys = list(map(read, map(vars, instances)))
+            if len(self.attnames) == 1:
+                return instances, lambda index: (keys[index],)
+            return instances, keys.__getitem__
+        split = [self.split(row) for row in rows]
+        return [row for row, _ in split], lambda index: split[index][1]
 
     def split(self, row: Any) -> tuple[Any, tuple[Any, ...]]:
         """The caller's row and its full position."""

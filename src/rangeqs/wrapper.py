@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -140,11 +141,15 @@ class RangeQuerySetWrapper(Generic[_Row]):
             queryset, keys, getter=result_value_getter, getter_keys=user_keys
         )
         self._salt = _cursor.salt(model._meta.label, self.order_by)
+        # The last row handed out is either settled in _position or, while
+        # a page is being handed out row by row, found from _handing_out.
         self._position: tuple[Any, ...] | None = None
+        self._handing_out: tuple[_Page, Iterator[Any]] | None = None
         self._token: str | None = None
+        self._token_position: tuple[Any, ...] | None = None
         if after is not None:
             self._position = _cursor.decode(after, salt=self._salt, length=len(keys))
-            self._token = after
+            self._token, self._token_position = after, self._position
         # Where every iteration starts; the cursor moves on, this does not.
         self._start = self._position
 
@@ -160,58 +165,63 @@ class RangeQuerySetWrapper(Generic[_Row]):
 
         None before the first row (unless the wrapper resumed from a token).
         """
-        if self._token is None and self._position is not None:
-            self._token = _cursor.encode(self._position, salt=self._salt)
+        position = self._last_position()
+        if position is None:
+            return None
+        if self._token is None or self._token_position != position:
+            self._token = _cursor.encode(position, salt=self._salt)
+            self._token_position = position
         return self._token
 
     def __iter__(self) -> Iterator[_Row]:
-        for batch in self._positioned_batches():
-            self._announce(batch)
-            # The position advances row by row so that the cursor names the
-            # row the caller has just received.
-            for row, position in batch:
-                self._advance(position)
-                yield row
+        for page in self._pages():
+            self._announce(page)
+            rows = iter(page.rows)
+            self._handing_out = (page, rows)
+            # Delegating to the list iterator costs no Python step per row;
+            # the iterator itself tells the cursor how far the caller got.
+            yield from rows
+            self._settle(page)
 
     def batches(self) -> Iterator[list[_Row]]:
         """Yield the rows of each query as a list."""
-        for batch in self._positioned_batches():
-            rows = self._announce(batch)
-            self._advance(batch[-1][1])
-            yield rows
+        for page in self._pages():
+            self._announce(page)
+            self._settle(page)
+            yield page.rows
 
     async def abatches(self) -> AsyncIterator[list[_Row]]:
         """:meth:`batches` for ``async for``: each query runs through the async ORM."""
-        async for batch in self._apositioned_batches():
-            rows = self._announce(batch)
-            self._advance(batch[-1][1])
-            yield rows
+        async for page in self._apages():
+            self._announce(page)
+            self._settle(page)
+            yield page.rows
 
     async def __aiter__(self) -> AsyncIterator[_Row]:
-        async for batch in self._apositioned_batches():
-            self._announce(batch)
-            for row, position in batch:
-                self._advance(position)
+        async for page in self._apages():
+            self._announce(page)
+            rows = iter(page.rows)
+            self._handing_out = (page, rows)
+            for row in rows:
                 yield row
+            self._settle(page)
 
-    def _positioned_batches(self) -> Iterator[list[tuple[_Row, tuple[Any, ...]]]]:
-        """Each page's rows, paired with their positions."""
+    def _pages(self) -> Iterator[_Page]:
+        """Each page that has rows."""
         walk = self._walk()
         while (request := walk.next_request()) is not None:
-            batch = walk.accept(request, self._fetch(request))
-            if batch:
-                yield batch
+            page = walk.accept(request, self._fetch(request))
+            if page.rows:
+                yield page
 
-    async def _apositioned_batches(
-        self,
-    ) -> AsyncIterator[list[tuple[_Row, tuple[Any, ...]]]]:
+    async def _apages(self) -> AsyncIterator[_Page]:
         # The ORM is synchronous; Django's own async methods run it this way.
         walk = self._walk()
         fetch = sync_to_async(self._fetch)
         while (request := walk.next_request()) is not None:
-            batch = walk.accept(request, await fetch(request))
-            if batch:
-                yield batch
+            page = walk.accept(request, await fetch(request))
+            if page.rows:
+                yield page
 
     def _walk(self) -> _Walk:
         connection = connections[self.queryset.db]
@@ -262,15 +272,23 @@ class RangeQuerySetWrapper(Generic[_Row]):
                 self.queries += request.plan.queries - before
             time.sleep(self.retry_delay_seconds)
 
-    def _announce(self, batch: list[tuple[_Row, tuple[Any, ...]]]) -> list[_Row]:
-        rows = [row for row, _ in batch]
+    def _announce(self, page: _Page) -> None:
         for callback in self.callbacks:
-            callback(rows)
-        return rows
+            callback(page.rows)
 
-    def _advance(self, position: tuple[Any, ...]) -> None:
-        self._position = position
-        self._token = None
+    def _settle(self, page: _Page) -> None:
+        self._position = page.last_position()
+        self._handing_out = None
+
+    def _last_position(self) -> tuple[Any, ...] | None:
+        """The keys of the row the caller received last."""
+        if self._handing_out is not None:
+            page, rows_left = self._handing_out
+            # A list iterator's length hint is exact: the rows it has left.
+            index = len(page.rows) - operator.length_hint(rows_left) - 1
+            if index >= 0:
+                return page.position_of(index)
+        return self._position
 
 
 def _phase_index(phases: Sequence[Phase], position: tuple[Any, ...]) -> int:
@@ -316,20 +334,27 @@ class _Walk:
             size = min(size, self.remaining)
         return _Request(self.steps[0].plan, self.after, size)
 
-    def accept(
-        self, request: _Request, rows: list[Any]
-    ) -> list[tuple[Any, tuple[Any, ...]]]:
-        """The fetched rows with their positions, read before anyone sees them."""
-        batch = self.wrapper._reader.split_all(rows)
+    def accept(self, request: _Request, rows: list[Any]) -> _Page:
+        """The fetched rows as the caller gets them, split before anyone sees them."""
+        page = _Page(*self.wrapper._reader.split_all(rows))
         if self.remaining is not None:
-            self.remaining -= len(batch)
+            self.remaining -= len(page.rows)
         if len(rows) < request.size:
             # A short page ends the phase: no query to find out it is empty.
             self.steps.pop(0)
             self.after = self.steps[0].after if self.steps else None
         else:
-            self.after = self.steps[0].phase.project(batch[-1][1])
-        return batch
+            self.after = self.steps[0].phase.project(page.last_position())
+        return page
+
+
+@dataclass(frozen=True)
+class _Page:
+    rows: list[Any]
+    position_of: Callable[[int], tuple[Any, ...]]
+
+    def last_position(self) -> tuple[Any, ...]:
+        return self.position_of(len(self.rows) - 1)
 
 
 def _check_queryset(queryset: QuerySet[Any, Any]) -> None:

@@ -54,3 +54,22 @@ def test_async_iteration_resumes_from_a_cursor() -> None:
         RangeQuerySetWrapper(Entry.objects.all(), after=first.cursor)
     )
     assert head + tail == [e.pk for e in entries]
+
+
+def test_async_iteration_cursor_names_the_row_just_received() -> None:
+    entries = EntryFactory.create_batch(5)
+    wrapper = RangeQuerySetWrapper(Entry.objects.all(), step=2)
+
+    async def take(count: int) -> list[int]:
+        taken = []
+        async for entry in wrapper:
+            taken.append(entry.pk)
+            if len(taken) == count:
+                break
+        return taken
+
+    head = async_to_sync(take)(3)
+    tail = [
+        e.pk for e in RangeQuerySetWrapper(Entry.objects.all(), after=wrapper.cursor)
+    ]
+    assert head + tail == [e.pk for e in entries]

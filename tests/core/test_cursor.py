@@ -196,3 +196,53 @@ def test_naive_datetime_and_none_round_trip(settings: Any) -> None:
     assert positions[first.pk] == (naive, first.pk)
     assert positions[first.pk][0].tzinfo is None
     assert [value for value, _ in positions.values() if value is None] == [None]
+
+
+@pytest.mark.parametrize("order", [("pk",), ("b", "pk")])
+def test_cursor_names_the_received_row_after_the_caller_changes_it(
+    order: tuple[str, ...],
+) -> None:
+    # A deletion task deletes each row it receives, and delete() sets the pk
+    # to None: the cursor must still name the row as it was fetched.
+    entries = [EntryFactory.create(b=b) for b in (3, 1, 2, 1, 3)]
+    expected = [
+        e.pk
+        for e in sorted(entries, key=lambda e: (e.b, e.pk) if order[0] == "b" else e.pk)
+    ]
+    wrapper = RangeQuerySetWrapper(Entry.objects.all(), step=2, order_by=order)
+    received = []
+    for entry in wrapper:
+        received.append(entry.pk)
+        entry.b = 0
+        entry.delete()
+        if len(received) == 3:
+            break
+    rest = RangeQuerySetWrapper(
+        Entry.objects.all(), step=2, order_by=order, after=wrapper.cursor
+    )
+    assert received + [e.pk for e in rest] == expected
+
+
+def test_cursor_names_each_row_as_it_is_received_and_the_last_one_in_callbacks() -> (
+    None
+):
+    entries = EntryFactory.create_batch(5)
+    cursors_in_callbacks: list[str | None] = []
+
+    def record_cursor(rows: list[Entry]) -> None:
+        cursors_in_callbacks.append(wrapper.cursor)
+
+    wrapper: RangeQuerySetWrapper[Entry] = RangeQuerySetWrapper(
+        Entry.objects.all(), step=2, callbacks=[record_cursor]
+    )
+    cursors = []
+    for _ in wrapper:
+        cursors.append(wrapper.cursor)
+    resumed_after = [
+        [e.pk for e in RangeQuerySetWrapper(Entry.objects.all(), after=token)]
+        for token in cursors
+    ]
+    pks = [e.pk for e in entries]
+    assert resumed_after == [pks[index + 1 :] for index in range(5)]
+    # A callback runs before its page's rows are handed out.
+    assert cursors_in_callbacks == [None, cursors[1], cursors[3]]
