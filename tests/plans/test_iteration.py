@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.db.models import F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,10 @@ from tests.plans.helpers import make_rows, make_tags
 from tests.testapp.models import PlanRow, PlanTag
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from django.db.models import QuerySet
+
     from rangeqs._plans import PlanName
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +184,41 @@ def test_text_values_equal_in_the_collation_are_merged_once(plan: PlanName) -> N
     )
 
     assert list(wrapper) == expected
+
+
+ROW_SHAPES: dict[str, Callable[[QuerySet[PlanRow]], QuerySet[Any]]] = {
+    "instances": lambda rows: rows,
+    "annotated": lambda rows: rows.annotate(next_group=F("group_id") + 1),
+    "only": lambda rows: rows.only("hash"),
+    "values": lambda rows: rows.values("hash", "group_id"),
+    "flat values_list": lambda rows: rows.values_list("hash", flat=True),
+    "named values_list": lambda rows: rows.values_list("group_id", named=True),
+}
+
+
+def _described(row: Any) -> Any:
+    if isinstance(row, PlanRow):
+        return (
+            row.pk,
+            row.__dict__.get("group_id"),
+            row.__dict__.get("hash"),
+            getattr(row, "next_group", None),
+            sorted(row.get_deferred_fields()),
+        )
+    return row
+
+
+@pytest.mark.parametrize("shape", ROW_SHAPES)
+def test_merge_rows_have_the_shape_the_caller_asked_for(shape: str) -> None:
+    # The merge page selects the caller's columns in every branch on
+    # PostgreSQL, and through ``pk IN (...)`` elsewhere: both must hand out
+    # what the plain plan hands out.
+    for row in make_rows({1: 4, 2: 3, 3: 5}):
+        PlanRow.objects.filter(pk=row.pk).update(hash=f"h{row.pk}")
+    queryset = ROW_SHAPES[shape](PlanRow.objects.filter(group_id__in=[1, 2, 3]))
+
+    merged = RangeQuerySetWrapper(queryset, step=5, plan="merge")
+    plain = RangeQuerySetWrapper(queryset, step=5, plan="plain")
+
+    assert [_described(row) for row in merged] == [_described(row) for row in plain]
+    assert merged.queries == 3

@@ -81,14 +81,14 @@ def test_partition_serves_many_short_groups_in_one_query_per_page(vendor: str) -
     assert len(captured) == (3 if vendor == "postgresql" else 5)
 
 
-def test_merge_pages_take_two_queries_each() -> None:
+def test_merge_pages_take_one_query_each() -> None:
     make_rows({1: 5, 2: 5, 3: 5})
     queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3])
     wrapper = RangeQuerySetWrapper(queryset, order_by="id", step=4)
 
     assert wrapper.plan == "merge"
-    # The merged keys, then the rows by primary key.
-    assert _pages(wrapper) == [2, 2, 2, 2]
+    # The branches, merged and their rows fetched in the same statement.
+    assert _pages(wrapper) == [1, 1, 1, 1]
 
 
 def _page_plans(wrapper: RangeQuerySetWrapper[Any]) -> list[str]:
@@ -147,3 +147,19 @@ def test_merge_sorts_no_more_than_the_branches_return(vendor: str) -> None:
     else:
         # MariaDB has no ordered merge: it sorts the branches' few keys.
         assert "<union" in keys_plan or "<derived" in keys_plan
+
+
+def test_merge_page_on_postgresql_fetches_rows_in_the_branches(vendor: str) -> None:
+    if vendor != "postgresql":
+        pytest.skip("Only PostgreSQL merges branches lazily; elsewhere pk IN (...).")
+    # Each branch reads its rows from the (group_id, id) index scan: no
+    # second trip through the primary key for the rows of the page.
+    make_rows(dict.fromkeys(range(1, 6), 30) | dict.fromkeys(range(100, 160), 30))
+    queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3, 4, 5])
+
+    [page_plan, *_] = _page_plans(RangeQuerySetWrapper(queryset, step=7))
+
+    assert '"Merge Append"' in page_plan
+    assert "plans_row_group_id" in page_plan
+    assert "pkey" not in page_plan
+    assert '"Sort"' not in page_plan

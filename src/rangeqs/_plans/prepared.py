@@ -182,15 +182,23 @@ class PreparedPage:
         connection = connections[self.queryset.db]
         compiled = self._compiled
         if compiled is None or compiled.connection is not connection:
-            compiler = self.queryset.query.get_compiler(connection=connection)
             try:
-                sql, params = compiler.as_sql()
+                compiler, sql, params = self.compile_sql(connection)
             except EmptyResultSet:
+                compiler = self.queryset.query.get_compiler(connection=connection)
                 compiled = _Compiled(connection, compiler, None, ())
             else:
-                compiled = _Compiled(connection, compiler, sql, tuple(params))
+                compiled = _Compiled(connection, compiler, sql, params)
             self._compiled = compiled
         return compiled
+
+    def compile_sql(
+        self, connection: BaseDatabaseWrapper
+    ) -> tuple[SQLCompiler, str, tuple[Any, ...]]:
+        """The compiler whose rows the page parses, and the page's SQL."""
+        compiler = self.queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        return compiler, sql, tuple(params)
 
 
 class PreparedPages:
