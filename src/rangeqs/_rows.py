@@ -20,10 +20,11 @@ from django.db.models.query import (
 )
 from django.db.models.utils import create_namedtuple_class
 
+from rangeqs._plans.prepared import FetchedRows
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from django.db.models import QuerySet
 
@@ -88,23 +89,44 @@ class RowReader:
 
     def split_all(
         self, rows: Sequence[Any]
-    ) -> tuple[list[Any], Callable[[int], tuple[Any, ...]]]:
+    ) -> tuple[Iterable[Any], Callable[[int], tuple[Any, ...]]]:
         """The caller's rows, and the position of the row at an index.
 
-        The keys are read before anyone sees the rows: a caller may change an
-        instance it receives (``delete()`` sets its pk to None).
+        A position is read from the row as fetched, whatever the caller does
+        to the row it receives (``delete()`` sets an instance's pk to None).
         """
+        if isinstance(rows, FetchedRows):
+            return self._split_fetched(rows)
         if self.keys_on_instance and not self.getter:
             instances = list(rows)
-            # map() with C-level getters reads the keys without a Python step
-            # per row, which a full pass of small rows notices.
-            read = operator.itemgetter(*self.attnames)
-            keys = list(map(read, map(vars, instances)))
-            if len(self.attnames) == 1:
-                return instances, lambda index: (keys[index],)
-            return instances, keys.__getitem__
+            loaded = list(map(vars, instances))
+            # One list per key, filled by map() with C-level getters: no
+            # Python step per row, and no tuple per row for the garbage
+            # collector to trace.
+            columns = [
+                list(map(operator.itemgetter(attname), loaded))
+                for attname in self.attnames
+            ]
+            return instances, lambda index: tuple(column[index] for column in columns)
         split = [self.split(row) for row in rows]
         return [row for row, _ in split], lambda index: split[index][1]
+
+    def _split_fetched(
+        self, rows: FetchedRows
+    ) -> tuple[Iterable[Any], Callable[[int], tuple[Any, ...]]]:
+        """Rows made as they are reached; positions from what was fetched."""
+        read_keys = None if self.getter else rows.key_reader(self.attnames)
+
+        def position_of(index: int) -> tuple[Any, ...]:
+            if read_keys is not None:
+                return read_keys(index)
+            # Each index makes a fresh row that no caller has held.
+            return self.split(rows[index])[1]
+
+        if not self.selected_keys or (self.keys_on_instance and not self.getter):
+            # Nothing to take out of the rows.
+            return rows, position_of
+        return (self.split(row)[0] for row in rows), position_of
 
     def split(self, row: Any) -> tuple[Any, tuple[Any, ...]]:
         """The caller's row and its full position."""

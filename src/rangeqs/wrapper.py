@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -15,11 +14,12 @@ from rangeqs import _cursor
 from rangeqs._keys import resolve_keys
 from rangeqs._keyset import columns_never_null, split_phases
 from rangeqs._plans import select_plan
+from rangeqs._plans.plain import PlainPlan
 from rangeqs._rows import RowReader
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 
     from django.db.models import QuerySet
 
@@ -131,6 +131,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
         self._base.query.clear_ordering(force=True, clear_default=True)
         # Inspecting a query can cache state on it (Query.base_table): the
         # plan chooser and the advisor get copies.
+        self._requested_plan = plan
         self._plan_class = select_plan(plan, self._base.all(), keys)
         #: The name of the plan that fetches the pages.
         self.plan: str = self._plan_class.name
@@ -144,7 +145,8 @@ class RangeQuerySetWrapper(Generic[_Row]):
         # The last row handed out is either settled in _position or, while
         # a page is being handed out row by row, found from _handing_out.
         self._position: tuple[Any, ...] | None = None
-        self._handing_out: tuple[_Page, Iterator[Any]] | None = None
+        self._handing_out: _Page | None = None
+        self._handed = -1
         self._token: str | None = None
         self._token_position: tuple[Any, ...] | None = None
         if after is not None:
@@ -175,34 +177,33 @@ class RangeQuerySetWrapper(Generic[_Row]):
 
     def __iter__(self) -> Iterator[_Row]:
         for page in self._pages():
-            self._announce(page)
-            rows = iter(page.rows)
-            self._handing_out = (page, rows)
-            # Delegating to the list iterator costs no Python step per row;
-            # the iterator itself tells the cursor how far the caller got.
-            yield from rows
+            self._handing_out = page
+            for index, row in enumerate(self._announce(page)):
+                self._handed = index
+                yield row
             self._settle(page)
 
     def batches(self) -> Iterator[list[_Row]]:
         """Yield the rows of each query as a list."""
         for page in self._pages():
+            rows = page.listed()
             self._announce(page)
             self._settle(page)
-            yield page.rows
+            yield rows
 
     async def abatches(self) -> AsyncIterator[list[_Row]]:
         """:meth:`batches` for ``async for``: each query runs through the async ORM."""
         async for page in self._apages():
+            rows = page.listed()
             self._announce(page)
             self._settle(page)
-            yield page.rows
+            yield rows
 
     async def __aiter__(self) -> AsyncIterator[_Row]:
         async for page in self._apages():
-            self._announce(page)
-            rows = iter(page.rows)
-            self._handing_out = (page, rows)
-            for row in rows:
+            self._handing_out = page
+            for index, row in enumerate(self._announce(page)):
+                self._handed = index
                 yield row
             self._settle(page)
 
@@ -211,7 +212,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
         walk = self._walk()
         while (request := walk.next_request()) is not None:
             page = walk.accept(request, self._fetch(request))
-            if page.rows:
+            if page.count:
                 yield page
 
     async def _apages(self) -> AsyncIterator[_Page]:
@@ -220,7 +221,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
         fetch = sync_to_async(self._fetch)
         while (request := walk.next_request()) is not None:
             page = walk.accept(request, await fetch(request))
-            if page.rows:
+            if page.count:
                 yield page
 
     def _walk(self) -> _Walk:
@@ -251,11 +252,32 @@ class RangeQuerySetWrapper(Generic[_Row]):
             after = None
             if self._start is not None and index == first:
                 after = phase.project(self._start)
-            plan = self._plan_class(base.filter(condition), phase.keys)
+            phase_queryset = base.filter(condition)
+            plan = self._phase_plan_class(phase_queryset, phase)(
+                phase_queryset, phase.keys
+            )
             steps.append(_PhaseStart(phase, plan, after))
         return _Walk(self, steps)
 
-    def _fetch(self, request: _Request) -> list[Any]:
+    def _phase_plan_class(
+        self, queryset: QuerySet[Any, Any], phase: Phase
+    ) -> type[Plan]:
+        """The plan for the rows of one NULL phase.
+
+        Where leading keys are NULL the phase orders by the keys after them,
+        and the plan chosen for the whole order may not apply: an IN list on
+        a later key can lead the phase's order.
+        """
+        if phase.keys == self._keys:
+            return self._plan_class
+        if not phase.keys:
+            return PlainPlan
+        try:
+            return select_plan(self._requested_plan, queryset, phase.keys)
+        except InvalidQuerySetError:
+            return select_plan("auto", queryset, phase.keys)
+
+    def _fetch(self, request: _Request) -> Sequence[Any]:
         attempts = 0
         while True:
             before = request.plan.queries
@@ -272,9 +294,14 @@ class RangeQuerySetWrapper(Generic[_Row]):
                 self.queries += request.plan.queries - before
             time.sleep(self.retry_delay_seconds)
 
-    def _announce(self, page: _Page) -> None:
-        for callback in self.callbacks:
-            callback(page.rows)
+    def _announce(self, page: _Page) -> Iterable[Any]:
+        """Run the callbacks; return the rows to hand out."""
+        self._handed = -1
+        if self.callbacks:
+            rows = page.listed()
+            for callback in self.callbacks:
+                callback(rows)
+        return page.rows
 
     def _settle(self, page: _Page) -> None:
         self._position = page.last_position()
@@ -282,12 +309,8 @@ class RangeQuerySetWrapper(Generic[_Row]):
 
     def _last_position(self) -> tuple[Any, ...] | None:
         """The keys of the row the caller received last."""
-        if self._handing_out is not None:
-            page, rows_left = self._handing_out
-            # A list iterator's length hint is exact: the rows it has left.
-            index = len(page.rows) - operator.length_hint(rows_left) - 1
-            if index >= 0:
-                return page.position_of(index)
+        if self._handing_out is not None and self._handed >= 0:
+            return self._handing_out.position_of(self._handed)
         return self._position
 
 
@@ -334,11 +357,11 @@ class _Walk:
             size = min(size, self.remaining)
         return _Request(self.steps[0].plan, self.after, size)
 
-    def accept(self, request: _Request, rows: list[Any]) -> _Page:
+    def accept(self, request: _Request, rows: Sequence[Any]) -> _Page:
         """The fetched rows as the caller gets them, split before anyone sees them."""
-        page = _Page(*self.wrapper._reader.split_all(rows))
+        page = _Page(len(rows), *self.wrapper._reader.split_all(rows))
         if self.remaining is not None:
-            self.remaining -= len(page.rows)
+            self.remaining -= page.count
         if len(rows) < request.size:
             # A short page ends the phase: no query to find out it is empty.
             self.steps.pop(0)
@@ -348,13 +371,21 @@ class _Walk:
         return page
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Page:
-    rows: list[Any]
+    count: int
+    # Rows may be made as they are reached (rangeqs._plans.prepared.FetchedRows).
+    rows: Iterable[Any]
     position_of: Callable[[int], tuple[Any, ...]]
 
+    def listed(self) -> list[Any]:
+        """The rows as a list, made once."""
+        if not isinstance(self.rows, list):
+            self.rows = list(self.rows)
+        return self.rows
+
     def last_position(self) -> tuple[Any, ...]:
-        return self.position_of(len(self.rows) - 1)
+        return self.position_of(self.count - 1)
 
 
 def _check_queryset(queryset: QuerySet[Any, Any]) -> None:

@@ -183,3 +183,49 @@ def test_command_exits_1_with_check_exactly_when_a_target_fails() -> None:
 
     assert "### Targets" in completed.stdout, completed.stderr
     assert completed.returncode == (1 if "| FAIL" in completed.stdout else 0)
+
+
+@pytest.mark.parametrize("group_rows", [1, 50])
+def test_inlist_background_groups_have_the_rows_asked_for(group_rows: int) -> None:
+    from functools import partial
+
+    from benchmarks.datagen import SPARSE_GROUPS, load_grouphashes
+    from benchmarks.models import BenchGroupHash
+    from benchmarks.schema import prepared_table
+
+    load = partial(load_grouphashes, background_group_rows=group_rows)
+    with prepared_table(connection, BenchGroupHash, rows=20_000, load=load):
+        background = BenchGroupHash.objects.filter(group_id__gt=SPARSE_GROUPS[-1])
+        rows = background.count()
+        group_count = background.values("group_id").distinct().count()
+
+    # The target sets take about 6 % of the rows: the rest keep close to the
+    # asked average, and one row per group is exact.
+    assert rows > 18_000
+    assert 0.9 * group_rows <= rows / group_count <= group_rows
+    assert (rows == group_count) is (group_rows == 1)
+
+
+def test_keep_regenerates_the_grouphash_table_for_another_group_size() -> None:
+    from benchmarks.inlist import InListOptions, run_inlist
+
+    try:
+        runs = [
+            run_inlist(
+                connection,
+                InListOptions(
+                    rows=2_100,
+                    sets=("sparse",),
+                    steps=(100,),
+                    strategies=("iterator",),
+                    keep=True,
+                    background_group_rows=group_rows,
+                ),
+            )
+            for group_rows in (1, 1, 50)
+        ]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS rangeqs_bench_grouphash")
+
+    assert ["reused" in run.tables[0].notes[-1] for run in runs] == [False, True, False]

@@ -246,3 +246,31 @@ def test_cursor_names_each_row_as_it_is_received_and_the_last_one_in_callbacks()
     assert resumed_after == [pks[index + 1 :] for index in range(5)]
     # A callback runs before its page's rows are handed out.
     assert cursors_in_callbacks == [None, cursors[1], cursors[3]]
+
+
+@pytest.mark.parametrize(("field", "value"), TYPED_VALUES)
+def test_key_values_read_from_fetched_pages_have_the_field_types(
+    field: str, value: Any
+) -> None:
+    # After the first page, keys are read from the values the database
+    # returned, through the field's converters: they must equal what the
+    # instance itself holds, type included.
+    rows = [TypedKeyFactory.create(**{field: value}) for _ in range(3)]
+    wrapper = RangeQuerySetWrapper(
+        TypedKey.objects.filter(pk__in=[row.pk for row in rows]),
+        order_by=field,
+        step=1,
+        override_unique_safety_check=True,
+    )
+    seen = []
+    for row in wrapper:
+        resumed = RangeQuerySetWrapper(
+            TypedKey.objects.all(),
+            order_by=field,
+            override_unique_safety_check=True,
+            after=wrapper.cursor,
+        )
+        assert resumed._start == (value, row.pk)
+        assert type(resumed._start[0]) is type(value)
+        seen.append(row.pk)
+    assert seen == [row.pk for row in rows]

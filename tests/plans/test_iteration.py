@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rangeqs.wrapper import RangeQuerySetWrapper
+from tests.core.factories import EntryFactory
 from tests.plans.helpers import make_rows, make_tags
-from tests.testapp.models import PlanRow, PlanTag
+from tests.testapp.models import Entry, PlanRow, PlanTag
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -222,3 +223,21 @@ def test_merge_rows_have_the_shape_the_caller_asked_for(shape: str) -> None:
 
     assert [_described(row) for row in merged] == [_described(row) for row in plain]
     assert merged.queries == 3
+
+
+@pytest.mark.parametrize("plan", ["auto", "plain", "merge"])
+def test_null_phase_led_by_the_in_column_is_walked_by_a_plan_that_fits_it(
+    plan: PlanName,
+) -> None:
+    # Where the leading key is NULL, the rows are ordered by the pk alone,
+    # the very column of the IN list: merge cannot serve that phase.
+    entries = [EntryFactory.create(a=a) for a in (2, None, 1, None, 2, 1, None)]
+    listed = [entry.pk for entry in entries[1:]]
+    queryset = Entry.objects.filter(pk__in=listed)
+    expected = list(queryset.order_by("a", "id").values_list("id", flat=True))
+
+    wrapper = RangeQuerySetWrapper(
+        queryset.values_list("id", flat=True), order_by=("a", "id"), step=2, plan=plan
+    )
+
+    assert list(wrapper) == expected

@@ -61,7 +61,7 @@ class Plan(ABC):
         self.queries = 0
 
     @abstractmethod
-    def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
+    def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
         """At most ``size`` rows strictly after ``after``, in key order."""
 
     def ordered(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:

@@ -100,7 +100,7 @@ class MergePlan(Plan):
         self._selected = names if pk.attname in names else [*names, pk.attname]
         self._pages: dict[tuple[int, tuple[bool, ...] | None], PreparedPage] = {}
 
-    def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
+    def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
         if not self._values:
             return []
         shape = (size, None if after is None else null_pattern(after))

@@ -93,7 +93,7 @@ class PartitionPlan(Plan):
         self._sorted: list[Any] | None = None
         self._pages = PreparedPages(self.queryset, self.keys)
 
-    def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
+    def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
         connection = connections[self.queryset.db]
         if after is None:
             if self._windowed(connection):

@@ -25,7 +25,7 @@ class PlainPlan(Plan):
         # Pages differ only in the position: compiled once, then rebound.
         self._pages = PreparedPages(self.queryset, self.keys)
 
-    def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> list[Any]:
+    def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
         if after is None:
             return self.run(self.ordered(self.queryset)[:size])
         self.queries += 1

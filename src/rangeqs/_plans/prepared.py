@@ -15,20 +15,23 @@ they have the shape the caller asked for.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Expression
-from django.db.models.expressions import SQLiteNumericMixin
+from django.db.models.expressions import Col, SQLiteNumericMixin
 from django.db.models.sql import Query
+from django.db.models.sql.constants import MULTI
 
 from rangeqs._keyset import RowAfter
 from rangeqs._keyset import after as after_condition
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Iterator
 
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import Field, Q, QuerySet
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from rangeqs._keys import Key
 
 __all__ = [
+    "FetchedRows",
     "PreparedPage",
     "PreparedPages",
     "Slot",
@@ -131,6 +135,63 @@ class _Compiled:
     # None when the filters match nothing (Django's EmptyResultSet).
     sql: str | None
     params: tuple[Any, ...]
+    # By key attnames: where the statement selects them (None: not all).
+    key_columns: dict[tuple[str, ...], KeyColumns | None] = field(default_factory=dict)
+
+    def find_key_columns(self, attnames: tuple[str, ...]) -> KeyColumns | None:
+        if attnames not in self.key_columns:
+            self.key_columns[attnames] = KeyColumns.find(self.compiler, attnames)
+        return self.key_columns[attnames]
+
+
+@dataclass(frozen=True)
+class KeyColumns:
+    """Where a compiled statement selects each key, and the converters that
+    turn the raw value into the field's value (as the row's own would)."""
+
+    positions: tuple[int, ...]
+    converters: tuple[tuple[list[Any], Any], ...]
+    connection: BaseDatabaseWrapper
+
+    @classmethod
+    def find(cls, compiler: SQLCompiler, attnames: Sequence[str]) -> KeyColumns | None:
+        """None when a key is not a column of the base table in the select list."""
+        if compiler.select is None or not compiler.select:
+            compiler.setup_query()
+        base = compiler.query.get_initial_alias()
+        positions = []
+        for attname in attnames:
+            position = next(
+                (
+                    index
+                    for index, (expression, _, _) in enumerate(compiler.select)
+                    if isinstance(expression, Col)
+                    and expression.alias == base
+                    and expression.target.attname == attname
+                ),
+                None,
+            )
+            if position is None:
+                return None
+            positions.append(position)
+        converters = tuple(
+            compiler.get_converters([compiler.select[position][0]]).get(
+                0, ([], compiler.select[position][0])
+            )
+            for position in positions
+        )
+        return cls(tuple(positions), converters, compiler.connection)
+
+    def read(self, raw_row: Sequence[Any]) -> tuple[Any, ...]:
+        values = []
+        for position, (converters, expression) in zip(
+            self.positions, self.converters, strict=True
+        ):
+            value = raw_row[position]
+            for converter in converters:
+                value = converter(value, expression, self.connection)
+            values.append(value)
+        return tuple(values)
 
 
 class PreparedPage:
@@ -147,7 +208,7 @@ class PreparedPage:
         self.fields = tuple(fields)
         self._compiled: _Compiled | None = None
 
-    def rows(self, values: Sequence[Any]) -> list[Any]:
+    def rows(self, values: Sequence[Any]) -> Sequence[Any]:
         """The queryset's rows with ``values`` bound to the slots."""
         compiled = self._compile()
         connection = compiled.connection
@@ -168,13 +229,16 @@ class PreparedPage:
             return sql, params
 
         compiler.as_sql = as_sql  # type: ignore[method-assign]
-        page = self.queryset.all()
-        query = cast("_CompiledQuery", page.query.chain(_CompiledQuery))
-        query.rangeqs_compiler = compiler
-        page.query = query
-        # Setting a values() query resets the iterable to dicts.
-        page._iterable_class = self.queryset._iterable_class
-        return list(page)
+        if self.queryset._prefetch_related_lookups:  # type: ignore[attr-defined]
+            # Prefetching runs over a whole evaluated queryset.
+            return list(_with_compiler(self.queryset, compiler))
+        chunks = compiler.execute_sql(MULTI, chunked_fetch=False) or []
+        return FetchedRows(
+            self.queryset,
+            compiler,
+            list(itertools.chain.from_iterable(chunks)),
+            compiled,
+        )
 
     def _compile(self) -> _Compiled:
         # A connection belongs to one thread: async iteration fetches pages
@@ -201,6 +265,83 @@ class PreparedPage:
         return compiler, sql, tuple(params)
 
 
+def _with_compiler(
+    queryset: QuerySet[Any, Any], compiler: SQLCompiler
+) -> QuerySet[Any, Any]:
+    """A copy of ``queryset`` that runs through ``compiler``."""
+    page = queryset.all()
+    query = cast("_CompiledQuery", page.query.chain(_CompiledQuery))
+    query.rangeqs_compiler = compiler
+    page.query = query
+    # Setting a values() query resets the iterable to dicts.
+    page._iterable_class = queryset._iterable_class
+    return page
+
+
+class FetchedRows(Sequence[Any]):
+    """A page as the database returned it, made into the caller's rows on demand.
+
+    The statement has run; only the conversion waits. Django's own iterable
+    makes each row as it is reached, as ``QuerySet.iterator()`` does: a row
+    the caller is done with is freed before the next is made, where a list of
+    a page's model instances lives through several garbage collections and
+    is traced by each (a tenth of a dense step-1000 pass on PostgreSQL 15).
+    """
+
+    def __init__(
+        self,
+        queryset: QuerySet[Any, Any],
+        compiler: SQLCompiler,
+        raw_rows: list[Any],
+        compiled: _Compiled,
+    ) -> None:
+        self._queryset = queryset
+        self._compiler = compiler
+        self._raw_rows = raw_rows
+        self._compiled = compiled
+
+    def key_reader(
+        self, attnames: tuple[str, ...]
+    ) -> Callable[[int], tuple[Any, ...]] | None:
+        """Reads the keys of the row at an index from what the database
+        returned, without making the row; None when not all are selected."""
+        columns = self._compiled.find_key_columns(attnames)
+        if columns is None:
+            return None
+        raw_rows = self._raw_rows
+        return lambda index: columns.read(raw_rows[index])
+
+    def __len__(self) -> int:
+        return len(self._raw_rows)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._made([self._raw_rows])
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        """A row made afresh from what the database returned: the caller
+        never holds it, so it has the values as fetched."""
+        if isinstance(index, slice):
+            return list(self._made([self._raw_rows[index]]))
+        return next(self._made([[self._raw_rows[index]]]))
+
+    def _made(self, chunks: list[list[Any]]) -> Iterator[Any]:
+        compiler = copy.copy(self._compiler)
+
+        def execute_sql(*args: Any, **kwargs: Any) -> list[list[Any]]:
+            return chunks
+
+        compiler.execute_sql = execute_sql  # type: ignore[method-assign,assignment]
+        page = _with_compiler(self._queryset, compiler)
+        rows: Iterable[Any] = page._iterable_class(page)  # type: ignore[assignment]
+        return iter(rows)
+
+
 class PreparedPages:
     """The pages after a position of one plan's queryset in key order.
 
@@ -220,7 +361,7 @@ class PreparedPages:
         size: int,
         *,
         bound: Callable[[Sequence[Slot | None]], Q] | None = None,
-    ) -> list[Any]:
+    ) -> Sequence[Any]:
         """At most ``size`` rows strictly after ``after``; ``bound`` adds a
         condition built from the position's slots, ahead of the "after" one."""
         shape = (size, null_pattern(after))
