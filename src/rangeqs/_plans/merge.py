@@ -38,12 +38,12 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 from django.db.models import CharField, F, Q, TextField
-from django.db.models.expressions import Col
 from django.db.models.lookups import Lookup
 
 from rangeqs._inlist import in_list_condition
 from rangeqs._plans.base import Plan
 from rangeqs._plans.prepared import (
+    KeyColumns,
     PreparedPage,
     null_pattern,
     slots_for,
@@ -128,7 +128,7 @@ class MergePlan(Plan):
                 keys=self.keys,
                 union=self._union,
             )
-            if page.key_ordinals(connection) is not None:
+            if page.key_columns(connection) is not None:
                 return page
         merged = self._merged_keys(branches, size, connection)
         return PreparedPage(
@@ -189,11 +189,10 @@ class _UnionPage(PreparedPage):
         self.keys = tuple(keys)
         self.union = union
 
-    def key_ordinals(self, connection: BaseDatabaseWrapper) -> list[int] | None:
-        """The 1-based select-list positions of the keys, None if one is missing."""
+    def key_columns(self, connection: BaseDatabaseWrapper) -> KeyColumns | None:
+        """Where the branches select the keys; None if one is missing."""
         compiler = self.queryset.query.get_compiler(connection=connection)
-        compiler.setup_query()
-        return _key_ordinals(compiler, self.keys)
+        return KeyColumns.find(compiler, [key.name for key in self.keys])
 
     def compile_sql(
         self, connection: BaseDatabaseWrapper
@@ -208,35 +207,15 @@ class _UnionPage(PreparedPage):
             ).as_sql()
             parts.append(f"({sql})")
             all_params += branch_params
-        ordinals = _key_ordinals(compiler, self.keys)
-        assert ordinals is not None
+        columns = KeyColumns.find(compiler, [key.name for key in self.keys])
+        assert columns is not None
         order = ", ".join(
-            f"{ordinal} {'DESC' if key.descending else 'ASC'}"
-            for ordinal, key in zip(ordinals, self.keys, strict=True)
+            f"{position + 1} {'DESC' if key.descending else 'ASC'}"
+            for position, key in zip(columns.positions, self.keys, strict=True)
         )
         limit = self.queryset.query.high_mark
         sql = f"{self.union.join(parts)} ORDER BY {order} LIMIT {limit:d}"
         return compiler, sql, tuple(all_params)
-
-
-def _key_ordinals(compiler: SQLCompiler, keys: Sequence[Key]) -> list[int] | None:
-    base = compiler.query.get_initial_alias()
-    ordinals = []
-    for key in keys:
-        ordinal = next(
-            (
-                position
-                for position, (expression, _, _) in enumerate(compiler.select, 1)
-                if isinstance(expression, Col)
-                and expression.alias == base
-                and expression.target.attname == key.name
-            ),
-            None,
-        )
-        if ordinal is None:
-            return None
-        ordinals.append(ordinal)
-    return ordinals
 
 
 @dataclass(frozen=True)

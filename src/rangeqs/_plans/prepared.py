@@ -156,7 +156,7 @@ class KeyColumns:
     @classmethod
     def find(cls, compiler: SQLCompiler, attnames: Sequence[str]) -> KeyColumns | None:
         """None when a key is not a column of the base table in the select list."""
-        if compiler.select is None or not compiler.select:
+        if not compiler.select:
             compiler.setup_query()
         base = compiler.query.get_initial_alias()
         positions = []
