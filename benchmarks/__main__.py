@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Imported here: the strategy names are needed before Django is set up.
     from benchmarks.catalog import SET_NAMES, STRATEGY_NAMES  # noqa: PLC0415
+    from benchmarks.datagen import BACKGROUND_GROUP_ROWS  # noqa: PLC0415
 
     inlist = commands.add_parser(
         "inlist", parents=[common], help="issue 4: IN-list plans on a GroupHash table"
@@ -93,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_names,
         default=list(STRATEGY_NAMES),
         help=f"comma-separated strategies (default {','.join(STRATEGY_NAMES)})",
+    )
+    inlist.add_argument(
+        "--background-group-rows",
+        type=_positive_int,
+        default=BACKGROUND_GROUP_ROWS,
+        help="average rows of the groups outside the target sets (default "
+        f"{BACKGROUND_GROUP_ROWS}); about 50 makes PostgreSQL walk the primary "
+        "key for the plain plan at step 100",
     )
     inlist.add_argument(
         "--repeat",
@@ -175,6 +184,7 @@ def _run(args: Any) -> BenchmarkResult:
         connection,
         InListOptions(
             rows=args.rows,
+            background_group_rows=args.background_group_rows,
             steps=tuple(args.steps),
             sets=tuple(args.sets),
             strategies=tuple(args.strategies),

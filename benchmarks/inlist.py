@@ -9,13 +9,19 @@ streaming limit) measured in the same run. Targets: partition within 2x of
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from benchmarks.catalog import BASELINE
-from benchmarks.datagen import DENSE_GROUPS, SPARSE_GROUPS, load_grouphashes
+from benchmarks.datagen import (
+    BACKGROUND_GROUP_ROWS,
+    DENSE_GROUPS,
+    SPARSE_GROUPS,
+    load_grouphashes,
+)
 from benchmarks.measure import explain_page, pages, timed_pass
 from benchmarks.models import BenchGroupHash
 from benchmarks.report import (
@@ -110,6 +116,7 @@ class InListOptions:
     # Best of this many passes per strategy, taken in turns.
     repeat: int = 1
     keep: bool = False
+    background_group_rows: int = BACKGROUND_GROUP_ROWS
 
 
 @dataclass(frozen=True)
@@ -144,8 +151,11 @@ def run_inlist(
         connection,
         BenchGroupHash,
         rows=options.rows,
-        load=load_grouphashes,
+        load=functools.partial(
+            load_grouphashes, background_group_rows=options.background_group_rows
+        ),
         keep=options.keep,
+        shape=f"background groups of {options.background_group_rows} rows",
     ) as generation_seconds:
         tables = []
         outcomes: dict[tuple[str, int, str], _Outcome] = {}

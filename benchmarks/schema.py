@@ -31,15 +31,17 @@ def prepared_table(
     rows: int,
     load: Loader,
     keep: bool = False,
+    shape: str = "",
 ) -> Iterator[float | None]:
     """Yield with ``model``'s table holding ``rows`` rows made by ``load``.
 
     Yields the seconds that generating and indexing took, or None when the
     table was reused: with ``keep`` the table outlives the run, and a later
-    run asking for the same row count reuses it.
+    run asking for the same row count and ``shape`` (what else ``load`` was
+    told) reuses it.
     """
     table = model._meta.db_table
-    marker = f"rangeqs benchmark: {rows} rows"
+    marker = f"rangeqs benchmark: {rows} rows{shape and ', '}{shape}"
     seconds = None
     if not (keep and _comment(connection, table) == marker):
         start = time.perf_counter()
