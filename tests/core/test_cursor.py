@@ -155,6 +155,15 @@ TYPED_VALUES: list[tuple[str, Any]] = [
 ]
 
 
+def _resumed_by(field: str, token: str | None) -> RangeQuerySetWrapper[TypedKey]:
+    return RangeQuerySetWrapper(
+        TypedKey.objects.all(),
+        order_by=field,
+        override_unique_safety_check=True,
+        after=token,
+    )
+
+
 @pytest.mark.parametrize(("field", "value"), TYPED_VALUES)
 def test_key_values_round_trip_through_the_cursor_exactly(
     field: str, value: Any, vendor: str
@@ -167,12 +176,7 @@ def test_key_values_round_trip_through_the_cursor_exactly(
         override_unique_safety_check=True,
     )
     list(wrapper)
-    resumed = RangeQuerySetWrapper(
-        TypedKey.objects.all(),
-        order_by=field,
-        override_unique_safety_check=True,
-        after=wrapper.cursor,
-    )
+    resumed = _resumed_by(field, wrapper.cursor)
     assert resumed._start == (value, row.pk)
     assert type(resumed._start[0]) is type(value)
     # Only the NULL row can follow the greatest value, where NULLs sort last.
@@ -264,12 +268,7 @@ def test_key_values_read_from_fetched_pages_have_the_field_types(
     )
     seen = []
     for row in wrapper:
-        resumed = RangeQuerySetWrapper(
-            TypedKey.objects.all(),
-            order_by=field,
-            override_unique_safety_check=True,
-            after=wrapper.cursor,
-        )
+        resumed = _resumed_by(field, wrapper.cursor)
         assert resumed._start == (value, row.pk)
         assert type(resumed._start[0]) is type(value)
         seen.append(row.pk)

@@ -17,8 +17,12 @@ plan object per phase with :meth:`Plan.__init__`:
     NOT NULL in every row of the phase; later keys may be NULL.
 
 :meth:`Plan.fetch_page` returns the rows strictly after a position, in key
-order, at most ``size`` of them. A position is the tuple of one row's key
-values for ``keys`` (or None for the start of the phase). Every plan must
+order, at most ``size`` of them: a list, or a
+:class:`rangeqs._plans.prepared.FetchedRows` whose statement has run and
+whose rows are made as the caller reaches them (what
+:class:`~rangeqs._plans.prepared.PreparedPage` returns). A position is the
+tuple of one row's key values for ``keys`` (or None for the start of the
+phase). Every plan must
 honour the same position semantics, so that a cursor made under one plan
 resumes under another: "after" means after in the order that
 ``queryset.order_by(*(key.ordering for key in keys))`` gives on this
