@@ -216,9 +216,11 @@ class RangeQuerySetWrapper(Generic[_Row]):
                 yield page
 
     async def _apages(self) -> AsyncIterator[_Page]:
-        # The ORM is synchronous; Django's own async methods run it this way.
+        # The ORM is synchronous; Django's own async methods run it this way,
+        # rows made in the worker thread too: making a model instance sends
+        # signals whose receivers may query the database.
         walk = self._walk()
-        fetch = sync_to_async(self._fetch)
+        fetch = sync_to_async(lambda request: list(self._fetch(request)))
         while (request := walk.next_request()) is not None:
             page = walk.accept(request, await fetch(request))
             if page.count:

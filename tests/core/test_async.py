@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.db.models.signals import post_init
 
 from rangeqs import RangeQuerySetWrapper
 from tests.core.factories import EntryFactory
@@ -73,3 +75,29 @@ def test_async_iteration_cursor_names_the_row_just_received() -> None:
         e.pk for e in RangeQuerySetWrapper(Entry.objects.all(), after=wrapper.cursor)
     ]
     assert head + tail == [e.pk for e in entries]
+
+
+def test_async_iteration_makes_rows_outside_the_event_loop() -> None:
+    # post_init receivers may query the database, which Django refuses in
+    # the event loop's thread: every row of every page is made in the
+    # worker thread, as QuerySet.__aiter__ makes them.
+    EntryFactory.create_batch(5)
+    made_in: list[int] = []
+
+    def record_thread(sender: type[Entry], **kwargs: Any) -> None:
+        made_in.append(threading.get_ident())
+
+    async def collect() -> tuple[list[int], int]:
+        loop_thread = threading.get_ident()
+        wrapper = RangeQuerySetWrapper(Entry.objects.all(), step=2)
+        return [entry.pk async for entry in wrapper], loop_thread
+
+    post_init.connect(record_thread, sender=Entry)
+    try:
+        pks, loop_thread = async_to_sync(collect)()
+    finally:
+        post_init.disconnect(record_thread, sender=Entry)
+
+    assert len(pks) == 5
+    assert len(made_in) == 5
+    assert loop_thread not in made_in
