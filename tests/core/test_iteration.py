@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from rangeqs import RangeQuerySetWrapper
 from tests.core.factories import EntryFactory, OwnerFactory
-from tests.testapp.models import Entry
+from tests.testapp.models import Entry, ShownEntry
 
 if TYPE_CHECKING:
     from pytest_django import DjangoAssertNumQueries
@@ -450,7 +450,7 @@ def test_min_id_and_after_together_start_at_the_later_of_both() -> None:
     assert pks(bounded) == ids[3:]
 
 
-def test_model_rows_after_the_first_page_are_made_as_the_caller_reaches_them(
+def test_model_rows_are_made_as_the_caller_reaches_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A page's instances made all at once live through several garbage
@@ -467,12 +467,26 @@ def test_model_rows_after_the_first_page_are_made_as_the_caller_reaches_them(
 
     monkeypatch.setattr(Entry, "from_db", classmethod(counting_from_db))
     rows = iter(RangeQuerySetWrapper(Entry.objects.all(), step=5))
-    received = [next(rows) for _ in range(6)]
+    received = [next(rows) for _ in range(3)]
 
-    # The first page (5 rows), then of the second only the row received: the
-    # next position is read from the fetched values, not from a made row.
-    assert len(received) == 6
-    assert len(made) == 6
+    # Only the rows received, not the rest of their page, and not the page's
+    # last row for the next position: that is read from the fetched values.
+    assert len(received) == 3
+    assert len(made) == 3
+
+
+@pytest.mark.parametrize("order", [("b", "id"), ("-b", "id")])
+def test_positions_come_from_the_database_not_from_what_from_db_shows(
+    order: tuple[str, ...],
+) -> None:
+    entries = [EntryFactory.create(b=b) for b in (3, 1, 4, 1, 5, 9, 2, 6)]
+    descending = order[0].startswith("-")
+    expected = sorted(entries, key=lambda e: (-e.b if descending else e.b, e.pk))
+
+    rows = list(RangeQuerySetWrapper(ShownEntry.objects.all(), order_by=order, step=3))
+
+    assert [row.pk for row in rows] == [entry.pk for entry in expected]
+    assert [row.b for row in rows] == [-entry.b for entry in expected]
 
 
 def test_prefetched_relations_reach_the_rows_of_every_page(

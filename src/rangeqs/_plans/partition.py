@@ -98,7 +98,8 @@ class PartitionPlan(Plan):
         if after is None:
             if self._windowed(connection):
                 return self._following_windows(None, size, connection)
-            return self.run(self.ordered(self.queryset)[:size])
+            self.queries += 1
+            return self._pages.rows(None, size)
         lead = self.keys[0]
         if self._one_query and connection.vendor in _ONE_QUERY_VENDORS:
             self.queries += 1

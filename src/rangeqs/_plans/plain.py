@@ -26,7 +26,5 @@ class PlainPlan(Plan):
         self._pages = PreparedPages(self.queryset, self.keys)
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
-        if after is None:
-            return self.run(self.ordered(self.queryset)[:size])
         self.queries += 1
         return self._pages.rows(after, size)

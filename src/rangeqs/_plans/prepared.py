@@ -353,30 +353,33 @@ class PreparedPages:
     def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
         self.queryset = queryset
         self.keys = tuple(keys)
-        self._pages: dict[tuple[int, tuple[bool, ...]], PreparedPage] = {}
+        self._pages: dict[tuple[int, tuple[bool, ...] | None], PreparedPage] = {}
 
     def rows(
         self,
-        after: Sequence[Any],
+        after: Sequence[Any] | None,
         size: int,
         *,
         bound: Callable[[Sequence[Slot | None]], Q] | None = None,
     ) -> Sequence[Any]:
-        """At most ``size`` rows strictly after ``after``; ``bound`` adds a
-        condition built from the position's slots, ahead of the "after" one."""
-        shape = (size, null_pattern(after))
+        """At most ``size`` rows strictly after ``after`` (None: from the
+        start); ``bound`` adds a condition built from the position's slots,
+        ahead of the "after" one."""
+        shape = (size, None if after is None else null_pattern(after))
         page = self._pages.get(shape)
         if page is None:
-            connection = connections[self.queryset.db]
-            slots = slots_for(self.keys, after)
-            conditions: list[Q | Expression] = [
-                slotted_after(self.keys, slots, connection)
-            ]
-            if bound is not None:
-                conditions.insert(0, bound(slots))
+            conditions: list[Q | Expression] = []
+            fields: list[Field[Any, Any]] = []
+            if after is not None:
+                connection = connections[self.queryset.db]
+                slots = slots_for(self.keys, after)
+                conditions.append(slotted_after(self.keys, slots, connection))
+                if bound is not None:
+                    conditions.insert(0, bound(slots))
+                fields = [key.field for key in self.keys]
             ordered = self.queryset.filter(*conditions).order_by(
                 *(key.ordering for key in self.keys)
             )
-            page = PreparedPage(ordered[:size], [key.field for key in self.keys])
+            page = PreparedPage(ordered[:size], fields)
             self._pages[shape] = page
-        return page.rows(after)
+        return page.rows(() if after is None else after)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
-__all__ = ["Entry", "Owner", "TypedKey", "Uniqueness"]
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+__all__ = ["Entry", "Owner", "ShownEntry", "TypedKey", "Uniqueness"]
 
 # A linguistic, case-insensitive collation where the database has one (the
 # embedded PostgreSQL 18 is built without ICU): the keyset comparisons must
@@ -44,6 +49,27 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return f"Entry {self.pk}"
+
+
+class ShownEntry(Entry):
+    """An Entry whose loaded rows show ``b`` negated, as a model may rewrite a
+    value for display in ``from_db``: positions must come from the database."""
+
+    class Meta:
+        proxy = True
+
+    @classmethod
+    def from_db(
+        cls,
+        db: str | None,
+        field_names: Collection[str],
+        values: Collection[Any],
+        **kwargs: Any,
+    ) -> ShownEntry:
+        instance = super().from_db(db, field_names, values, **kwargs)
+        if "b" in instance.__dict__:
+            instance.b = -instance.b
+        return instance
 
 
 class TypedKey(models.Model):
