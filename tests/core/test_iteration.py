@@ -460,9 +460,9 @@ def test_model_rows_are_made_as_the_caller_reaches_them(
     made: list[Any] = []
     from_db = Entry.from_db.__func__  # type: ignore[attr-defined]
 
-    def counting_from_db(cls: type[Entry], *args: Any) -> Entry:
+    def counting_from_db(cls: type[Entry], *args: Any, **kwargs: Any) -> Entry:
         made.append(args)
-        instance: Entry = from_db(cls, *args)
+        instance: Entry = from_db(cls, *args, **kwargs)
         return instance
 
     monkeypatch.setattr(Entry, "from_db", classmethod(counting_from_db))
