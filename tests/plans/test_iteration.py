@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from rangeqs.wrapper import RangeQuerySetWrapper
 from tests.core.factories import EntryFactory
 from tests.plans.helpers import make_rows, make_tags
-from tests.testapp.models import Entry, PlanRow, PlanTag
+from tests.testapp.models import Entry, PlanRow, PlanTag, ShownEntry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -241,3 +242,21 @@ def test_null_phase_led_by_the_in_column_is_walked_by_a_plan_that_fits_it(
     )
 
     assert list(wrapper) == expected
+
+
+def test_partition_positions_come_from_the_database_not_from_what_from_db_shows() -> (
+    None
+):
+    # ShownEntry negates b when loaded: a walk that read its position from
+    # the instance would look for the rows of -b.
+    entries = [EntryFactory.create(b=b) for b in (3, 1, 3, 2, 1, 3, 2, 3)]
+    queryset = ShownEntry.objects.filter(b__in=[1, 2, 3])
+    expected = sorted(entries, key=lambda entry: (entry.b, entry.pk))
+
+    wrapper = RangeQuerySetWrapper(
+        queryset, order_by=("b", "id"), step=3, plan="partition"
+    )
+
+    # A bounded take: a misplaced position walks the same rows forever.
+    rows = list(itertools.islice(wrapper, 2 * len(entries)))
+    assert [row.pk for row in rows] == [entry.pk for entry in expected]

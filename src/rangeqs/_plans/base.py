@@ -43,6 +43,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rangeqs._inlist import rewrite_in_lists
+from rangeqs._plans.prepared import PreparedPage
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -72,7 +73,7 @@ class Plan(ABC):
         """``queryset`` in the key order of this phase."""
         return queryset.order_by(*(key.ordering for key in self.keys))
 
-    def run(self, queryset: QuerySet[Any, Any]) -> list[Any]:
-        """Evaluate one statement and count it."""
+    def run(self, queryset: QuerySet[Any, Any]) -> Sequence[Any]:
+        """Run one statement and count it; its rows are made as they are reached."""
         self.queries += 1
-        return list(queryset)
+        return PreparedPage(queryset, []).rows(())

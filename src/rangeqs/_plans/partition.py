@@ -41,9 +41,8 @@ from rangeqs._inlist import (
     sorted_values,
     values_after,
 )
-from rangeqs._keyset import after as after_condition
 from rangeqs._plans.base import Plan
-from rangeqs._plans.prepared import PreparedPages
+from rangeqs._plans.prepared import PreparedPages, Slot, joined, slotted_after
 from rangeqs._where import without_condition
 
 if TYPE_CHECKING:
@@ -92,6 +91,8 @@ class PartitionPlan(Plan):
         # MariaDB, long lists: the listed values in the database's order.
         self._sorted: list[Any] | None = None
         self._pages = PreparedPages(self.queryset, self.keys)
+        # SQLite and MariaDB, and long lists: walks of one value at a time.
+        self._walks = PreparedPages(self._without_list, self.keys)
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
         connection = connections[self.queryset.db]
@@ -111,32 +112,37 @@ class PartitionPlan(Plan):
                 size,
                 bound=lambda slots: Q(**{f"{lead.name}__{lookup}": slots[0]}),
             )
-        # The IN list adds nothing once the value is pinned, and SQLite would
-        # probe its index with the list instead of with `col = g AND id > z`.
-        current = self._without_list.filter(
-            Q(**{lead.name: after[0]}), self._after_within_value(after, connection)
+        self.queries += 1
+        rows = self._walks.rows(
+            after,
+            size,
+            make_conditions=lambda slots: self._within_value(slots, connection),
         )
-        rows = self.run(self.ordered(current)[:size])
         if len(rows) == size:
             return rows
         if self._windowed(connection):
-            return rows + self._following_windows(
-                after[0], size - len(rows), connection
-            )
+            following = self._following_windows(after[0], size - len(rows), connection)
+            return joined(rows, following)
         trimmed = values_after(self._lookup, after[0], descending=lead.descending)
-        following = replace_condition(self.queryset, self._condition, trimmed)
-        return rows + self.run(self.ordered(following)[: size - len(rows)])
+        rest = replace_condition(self.queryset, self._condition, trimmed)
+        return joined(rows, self.run(self.ordered(rest)[: size - len(rows)]))
 
-    def _after_within_value(
-        self, after: tuple[Any, ...], connection: BaseDatabaseWrapper
-    ) -> Q | Expression:
-        """The condition "after the position" among the rows of its own value."""
-        rest = self.keys[1:]
+    def _within_value(
+        self, slots: Sequence[Slot | None], connection: BaseDatabaseWrapper
+    ) -> list[Q | Expression]:
+        """The rows of the position's own value after it.
+
+        The IN list adds nothing once the value is pinned, and SQLite would
+        probe its index with the list instead of with `col = g AND id > z`.
+        """
+        lead, rest = self.keys[0], self.keys[1:]
         if rest and not rest[0].nullable:
             # A plain `id > z` next to `col = g`: every database bounds the
             # index range with both.
-            return after_condition(rest, after[1:], connection)
-        return after_condition(self.keys, after, connection)
+            after = slotted_after(rest, slots[1:], connection)
+        else:
+            after = slotted_after(self.keys, slots, connection)
+        return [Q(**{lead.name: slots[0]}), after]
 
     def _windowed(self, connection: BaseDatabaseWrapper) -> bool:
         # MariaDB joins a long JSON_TABLE list first and sorts every row it
@@ -147,7 +153,7 @@ class PartitionPlan(Plan):
 
     def _following_windows(
         self, value: Any, size: int, connection: BaseDatabaseWrapper
-    ) -> list[Any]:
+    ) -> Sequence[Any]:
         """Up to ``size`` rows of the values after ``value``, window by window."""
         descending = self.keys[0].descending
         if self._sorted is None:
@@ -161,12 +167,13 @@ class PartitionPlan(Plan):
             trimmed = values_after(self._lookup, value, descending=descending)
             following = replace_condition(self.queryset, self._condition, trimmed)
             return self.run(self.ordered(following)[:size])
-        rows: list[Any] = []
+        rows: Sequence[Any] = []
         while len(rows) < size and start < len(self._sorted):
             window = self._sorted[start : start + _WINDOW]
             listed = in_values(self._lookup.lhs, window)
             page = replace_condition(self.queryset, self._condition, listed)
-            rows += self.run(self.ordered(page)[: size - len(rows)])
+            part = self.run(self.ordered(page)[: size - len(rows)])
+            rows = joined(rows, part) if rows else part
             start += _WINDOW
         return rows
 

@@ -44,6 +44,7 @@ __all__ = [
     "PreparedPage",
     "PreparedPages",
     "Slot",
+    "joined",
     "null_pattern",
     "slots_for",
     "slotted_after",
@@ -300,6 +301,16 @@ class FetchedRows(Sequence[Any]):
         self._raw_rows = raw_rows
         self._compiled = compiled
 
+    def extended(self, other: FetchedRows) -> FetchedRows:
+        """These rows, then ``other``'s: a statement of the same queryset with
+        other conditions selects the same columns, so one compiler makes both."""
+        return FetchedRows(
+            self._queryset,
+            self._compiler,
+            self._raw_rows + other._raw_rows,
+            self._compiled,
+        )
+
     def key_reader(
         self, attnames: tuple[str, ...]
     ) -> Callable[[int], tuple[Any, ...]] | None:
@@ -342,6 +353,13 @@ class FetchedRows(Sequence[Any]):
         return iter(rows)
 
 
+def joined(first: Sequence[Any], second: Sequence[Any]) -> Sequence[Any]:
+    """The rows of two statements of one queryset shape, one after the other."""
+    if isinstance(first, FetchedRows) and isinstance(second, FetchedRows):
+        return first.extended(second)
+    return [*first, *second]
+
+
 class PreparedPages:
     """The pages after a position of one plan's queryset in key order.
 
@@ -361,10 +379,12 @@ class PreparedPages:
         size: int,
         *,
         bound: Callable[[Sequence[Slot | None]], Q] | None = None,
+        make_conditions: Callable[[Sequence[Slot | None]], list[Q | Expression]]
+        | None = None,
     ) -> Sequence[Any]:
         """At most ``size`` rows strictly after ``after`` (None: from the
         start); ``bound`` adds a condition built from the position's slots,
-        ahead of the "after" one."""
+        ahead of the "after" one; ``make_conditions`` replaces both."""
         shape = (size, None if after is None else null_pattern(after))
         page = self._pages.get(shape)
         if page is None:
@@ -373,9 +393,12 @@ class PreparedPages:
             if after is not None:
                 connection = connections[self.queryset.db]
                 slots = slots_for(self.keys, after)
-                conditions.append(slotted_after(self.keys, slots, connection))
-                if bound is not None:
-                    conditions.insert(0, bound(slots))
+                if make_conditions is not None:
+                    conditions = make_conditions(slots)
+                else:
+                    conditions.append(slotted_after(self.keys, slots, connection))
+                    if bound is not None:
+                        conditions.insert(0, bound(slots))
                 fields = [key.field for key in self.keys]
             ordered = self.queryset.filter(*conditions).order_by(
                 *(key.ordering for key in self.keys)
