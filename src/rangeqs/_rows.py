@@ -7,7 +7,6 @@ caller's row and the key values before it is handed out.
 
 from __future__ import annotations
 
-import operator
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import F
@@ -97,17 +96,6 @@ class RowReader:
         """
         if isinstance(rows, FetchedRows):
             return self._split_fetched(rows)
-        if self.keys_on_instance and not self.getter:
-            instances = list(rows)
-            loaded = list(map(vars, instances))
-            # One list per key, filled by map() with C-level getters: no
-            # Python step per row, and no tuple per row for the garbage
-            # collector to trace.
-            columns = [
-                list(map(operator.itemgetter(attname), loaded))
-                for attname in self.attnames
-            ]
-            return instances, lambda index: tuple(column[index] for column in columns)
         split = [self.split(row) for row in rows]
         return [row for row, _ in split], lambda index: split[index][1]
 

@@ -220,9 +220,14 @@ class RangeQuerySetWrapper(Generic[_Row]):
         # rows made in the worker thread too: making a model instance sends
         # signals whose receivers may query the database.
         walk = self._walk()
-        fetch = sync_to_async(lambda request: list(self._fetch(request)))
+
+        def fetch(request: _Request) -> _Page:
+            page = walk.accept(request, self._fetch(request))
+            page.listed()
+            return page
+
         while (request := walk.next_request()) is not None:
-            page = walk.accept(request, await fetch(request))
+            page = await sync_to_async(fetch)(request)
             if page.count:
                 yield page
 

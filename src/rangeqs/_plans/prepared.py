@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast, overload
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Expression
+from django.db.models import Expression, prefetch_related_objects
 from django.db.models.expressions import Col, SQLiteNumericMixin
 from django.db.models.sql import Query
 from django.db.models.sql.constants import MULTI
@@ -230,9 +230,6 @@ class PreparedPage:
             return sql, params
 
         compiler.as_sql = as_sql  # type: ignore[method-assign]
-        if self.queryset._prefetch_related_lookups:  # type: ignore[attr-defined]
-            # Prefetching runs over a whole evaluated queryset.
-            return list(_with_compiler(self.queryset, compiler))
         chunks = compiler.execute_sql(MULTI, chunked_fetch=False) or []
         return FetchedRows(
             self.queryset,
@@ -326,7 +323,13 @@ class FetchedRows(Sequence[Any]):
         return len(self._raw_rows)
 
     def __iter__(self) -> Iterator[Any]:
-        return self._made([self._raw_rows])
+        lookups = self._queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+        if not lookups:
+            return self._made([self._raw_rows])
+        # Prefetching fills a whole page's instances with a query per lookup.
+        rows = list(self._made([self._raw_rows]))
+        prefetch_related_objects(rows, *lookups)
+        return iter(rows)
 
     @overload
     def __getitem__(self, index: int) -> Any: ...
@@ -355,6 +358,10 @@ class FetchedRows(Sequence[Any]):
 
 def joined(first: Sequence[Any], second: Sequence[Any]) -> Sequence[Any]:
     """The rows of two statements of one queryset shape, one after the other."""
+    if not second:
+        return first
+    if not first:
+        return second
     if isinstance(first, FetchedRows) and isinstance(second, FetchedRows):
         return first.extended(second)
     return [*first, *second]
