@@ -323,6 +323,9 @@ class FetchedRows(Sequence[Any]):
         return len(self._raw_rows)
 
     def __iter__(self) -> Iterator[Any]:
+        if not self._raw_rows:
+            # An empty result may come from a statement never compiled.
+            return iter(())
         lookups = self._queryset._prefetch_related_lookups  # type: ignore[attr-defined]
         if not lookups:
             return self._made([self._raw_rows])
