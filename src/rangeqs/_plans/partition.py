@@ -173,7 +173,7 @@ class PartitionPlan(Plan):
             listed = in_values(self._lookup.lhs, window)
             page = replace_condition(self.queryset, self._condition, listed)
             part = self.run(self.ordered(page)[: size - len(rows)])
-            rows = joined(rows, part) if rows else part
+            rows = joined(rows, part)
             start += _WINDOW
         return rows
 
