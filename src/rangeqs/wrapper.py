@@ -15,7 +15,7 @@ from rangeqs._keys import resolve_keys
 from rangeqs._keyset import columns_never_null, split_phases
 from rangeqs._plans import select_plan
 from rangeqs._plans.plain import PlainPlan
-from rangeqs._rows import RowReader
+from rangeqs._rows import RowReader, check_advanced
 from rangeqs._validate import check_arguments
 from rangeqs.exceptions import InvalidQuerySetError
 
@@ -371,6 +371,13 @@ class _Walk:
     def accept(self, request: _Request, rows: Sequence[Any]) -> _Page:
         """The fetched rows as the caller gets them, split before anyone sees them."""
         page = _Page(len(rows), *self.wrapper._reader.split_all(rows))
+        if request.after is not None and page.count:
+            project = self.steps[0].phase.project
+            check_advanced(
+                request.after,
+                project(page.position_of(0)),
+                project(page.last_position()),
+            )
         if self.remaining is not None:
             self.remaining -= page.count
         if len(rows) < request.size:
