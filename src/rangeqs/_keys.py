@@ -89,12 +89,12 @@ def pk_fields(model: type[Model]) -> tuple[Field[Any, Any], ...]:
     pk = model._meta.pk
     assert pk is not None
     if isinstance(pk, CompositePrimaryKey):
-        return tuple(pk.fields)
+        return cast("tuple[Field[Any, Any], ...]", tuple(pk.fields))
     return (pk,)
 
 
 def _resolve_names(model: type[Model], name: str) -> list[Key]:
-    if isinstance(name, str) and name.removeprefix("-") == "pk":
+    if name.removeprefix("-") == "pk":
         descending = name.startswith("-")
         return [Key(field.attname, descending, field) for field in pk_fields(model)]
     return [_resolve_key(model, name)]

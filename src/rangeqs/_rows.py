@@ -77,13 +77,15 @@ class RowReader:
         # stored (rangeqs._stored), for positions in the database's own order.
         connection = connections[queryset.db]
         self.stored_aliases = tuple(
-            _STORED_ALIAS.format(i) if needs_stored_column(key.field, connection) else None
+            _STORED_ALIAS.format(i)
+            if needs_stored_column(key.field, connection)
+            else None
             for i, key in enumerate(self.selected_keys)
         )
         # The columns added to the caller's, in the order they are selected.
-        self.added = (
-            () if self.keys_on_instance else self.aliases
-        ) + tuple(alias for alias in self.stored_aliases if alias is not None)
+        self.added = (() if self.keys_on_instance else self.aliases) + tuple(
+            alias for alias in self.stored_aliases if alias is not None
+        )
 
     def prepare(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
         """The queryset that fetches the caller's columns and then the keys."""

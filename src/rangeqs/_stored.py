@@ -44,7 +44,9 @@ class StoredColumn(Func):
     template = "+%(expressions)s"
 
 
-def needs_stored_column(field: Field[Any, Any], connection: BaseDatabaseWrapper) -> bool:
+def needs_stored_column(
+    field: Field[Any, Any], connection: BaseDatabaseWrapper
+) -> bool:
     """Whether the stored value of ``field`` must be selected through
     :class:`StoredColumn` to be seen as stored."""
     if connection.vendor != "sqlite":

@@ -54,7 +54,9 @@ def check_arguments(
     tuple; raise InvalidQuerySetError for the first argument that is wrong."""
     checked = _as_queryset(queryset)
     _check_step(step)
-    _check_count("limit", limit, fix="the number of rows to yield, or None for all of them")
+    _check_count(
+        "limit", limit, fix="the number of rows to yield, or None for all of them"
+    )
     _check_order_by(order_by)
     _check_flag("use_compound_keyset_pagination", use_compound_keyset_pagination)
     _check_flag("override_unique_safety_check", override_unique_safety_check)
@@ -163,11 +165,8 @@ def _check_min_id(
         return
     names = [order_by] if isinstance(order_by, str) else list(order_by)
     pk = model._meta.pk
-    composite = isinstance(pk, CompositePrimaryKey)
-    keys = sum(
-        len(pk) if composite and name.removeprefix("-") == "pk" else 1  # type: ignore[arg-type]
-        for name in names
-    )
+    pk_width = len(pk.field_names) if isinstance(pk, CompositePrimaryKey) else 1
+    keys = sum(pk_width if name.removeprefix("-") == "pk" else 1 for name in names)
     if compound or keys > 1:
         # Sentry's words first: code written against its wrapper matches them.
         raise InvalidQuerySetError(
@@ -178,8 +177,10 @@ def _check_min_id(
 
 
 def _check_callbacks(callbacks: object) -> tuple[Callable[[list[Any]], object], ...]:
-    if callable(callbacks) or not isinstance(callbacks, Iterable) or (
-        isinstance(callbacks, (str, bytes))
+    if (
+        callable(callbacks)
+        or not isinstance(callbacks, Iterable)
+        or (isinstance(callbacks, (str, bytes)))
     ):
         raise InvalidQuerySetError(
             f"callbacks={callbacks!r} is not a list of functions: pass a list "

@@ -73,14 +73,14 @@ class RangeQuerySetWrapper(Generic[_Row]):
 
     def __init__(
         self,
-        queryset: QuerySet[Any, _Row] | Manager[Any],
+        queryset: QuerySet[Any, _Row] | Manager[_Row],  # type: ignore[type-var]
         *,
         step: int = 1000,
         limit: int | None = None,
         min_id: Any = None,
         order_by: str | Sequence[str] = "pk",
         use_compound_keyset_pagination: bool = False,
-        callbacks: Sequence[Callable[[list[_Row]], object]] = (),
+        callbacks: Iterable[Callable[[list[_Row]], object]] = (),
         result_value_getter: Callable[[_Row], Any] | None = None,
         override_unique_safety_check: bool = False,
         query_timeout_retries: int | None = None,

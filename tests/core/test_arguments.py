@@ -63,7 +63,8 @@ def test_result_value_getter_must_be_callable() -> None:
 )
 def test_flags_must_be_bools(argument: str) -> None:
     with refused(f"{argument}="):
-        RangeQuerySetWrapper(Entry.objects.all(), **{argument: "yes"})
+        options: dict[str, Any] = {argument: "yes"}
+        RangeQuerySetWrapper(Entry.objects.all(), **options)
 
 
 def test_after_must_be_a_token_string() -> None:
@@ -89,7 +90,9 @@ def test_a_generator_of_callbacks_is_called_for_every_batch() -> None:
 def test_a_manager_is_iterated_as_its_all() -> None:
     EntryFactory.create_batch(3)
     rows = list(RangeQuerySetWrapper(Entry.objects, step=2))
-    assert [row.pk for row in rows] == sorted(Entry.objects.values_list("pk", flat=True))
+    assert [row.pk for row in rows] == sorted(
+        Entry.objects.values_list("pk", flat=True)
+    )
 
 
 @pytest.mark.django_db

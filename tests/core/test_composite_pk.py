@@ -42,15 +42,20 @@ def test_a_negative_step_walks_the_key_backwards(step: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "order_by", [("team", "member"), ("member", "team"), ("role", "pk"), ("-role", "-pk")]
+    "order_by",
+    [("team", "member"), ("member", "team"), ("role", "pk"), ("-role", "-pk")],
 )
-def test_orderings_that_hold_the_whole_key_are_unique(order_by: tuple[str, ...]) -> None:
+def test_orderings_that_hold_the_whole_key_are_unique(
+    order_by: tuple[str, ...],
+) -> None:
     wrapper = RangeQuerySetWrapper(Membership.objects.all(), step=2, order_by=order_by)
     expanded = [
         name
         for item in order_by
         for name in (
-            [f"{item[:-2]}team", f"{item[:-2]}member"] if item.endswith("pk") else [item]
+            [f"{item[:-2]}team", f"{item[:-2]}member"]
+            if item.endswith("pk")
+            else [item]
         )
     ]
     assert pks(wrapper) == django_order(*expanded)
@@ -80,5 +85,5 @@ def test_a_cursor_resumes_inside_the_key() -> None:
 
 
 def test_min_id_is_refused_for_a_composite_pk() -> None:
-    with pytest.raises(InvalidQuerySetError, match="^min_id is not supported"):
+    with pytest.raises(InvalidQuerySetError, match=r"^min_id is not supported"):
         RangeQuerySetWrapper(Membership.objects.all(), min_id=(1, 1))

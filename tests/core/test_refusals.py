@@ -39,7 +39,10 @@ def articles() -> list[Article]:
 @pytest.mark.parametrize(
     ("queryset", "relation"),
     [
-        (lambda: Article.objects.filter(taggings__label__in=["red", "blue"]), "taggings"),
+        (
+            lambda: Article.objects.filter(taggings__label__in=["red", "blue"]),
+            "taggings",
+        ),
         (lambda: Article.objects.filter(topics__name__in=["red", "blue"]), "topics"),
         (lambda: Topic.objects.filter(articles__title__startswith="a"), "articles"),
         (lambda: Article.objects.annotate(label=F("taggings__label")), "taggings"),
@@ -85,7 +88,7 @@ def test_single_valued_joins_are_accepted() -> None:
     queryset = Entry.objects.filter(owner__name=owners[0].name).select_related("owner")
     rows = list(RangeQuerySetWrapper(queryset, step=2))
     assert pks(rows) == sorted(queryset.values_list("pk", flat=True))
-    assert {row.owner.name for row in rows} == {owners[0].name}
+    assert {row.owner_id for row in rows} == {owners[0].pk}
 
 
 @pytest.mark.parametrize(
@@ -101,15 +104,17 @@ def test_single_valued_joins_are_accepted() -> None:
 def test_group_by_is_refused(queryset: Any) -> None:
     # Defect 7: the keys joined the GROUP BY and every group held one row.
     EntryFactory.create_batch(3, b=1)
-    with pytest.raises(InvalidQuerySetError, match="GROUP BY.*Subquery"):
-        RangeQuerySetWrapper(queryset(), order_by="b", override_unique_safety_check=True)
+    with pytest.raises(InvalidQuerySetError, match=r"GROUP BY.*Subquery"):
+        RangeQuerySetWrapper(
+            queryset(), order_by="b", override_unique_safety_check=True
+        )
 
 
 def test_reverse_is_refused_and_a_negative_step_walks_backwards() -> None:
     # Defect 8: reverse() flipped each page's ORDER BY but not its bound,
     # and nine rows came out as [9, 8, 9].
     EntryFactory.create_batch(9)
-    with pytest.raises(InvalidQuerySetError, match="reverse().*negative step"):
+    with pytest.raises(InvalidQuerySetError, match=r"reverse\(\).*negative step"):
         RangeQuerySetWrapper(Entry.objects.all().reverse(), step=2)
     rows = list(RangeQuerySetWrapper(Entry.objects.all(), step=-2))
     assert pks(rows) == sorted(Entry.objects.values_list("pk", flat=True), reverse=True)
