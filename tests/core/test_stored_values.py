@@ -93,7 +93,8 @@ def test_a_cursor_resumes_after_a_value_in_another_form() -> None:
     queryset = TypedKey.objects.filter(moment__isnull=False)
     expected = django_order(queryset, "moment", "id")
     first = RangeQuerySetWrapper(queryset, step=1, order_by=("moment", "id"))
-    head = [row.pk for row in itertools.islice(first, 3)]
+    # The fourth row in the database's order is the first written with a "T".
+    head = [row.pk for row in itertools.islice(first, 4)]
     assert first.cursor is not None
     rest = walk(queryset, step=2, order_by=("moment", "id"), after=first.cursor)
     assert head + rest == expected
