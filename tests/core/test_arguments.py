@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from rangeqs import InvalidQuerySetError, RangeQuerySetWrapper
-from tests.core.factories import EntryFactory
+from tests.core.factories import EntryFactory, OwnerFactory
 from tests.testapp.models import Entry
 
 
@@ -107,3 +107,14 @@ def test_a_raw_queryset_is_refused() -> None:
 def test_rows_already_fetched_are_refused(rows: Any) -> None:
     with refused("not a QuerySet"):
         RangeQuerySetWrapper(rows())
+
+
+@pytest.mark.django_db
+def test_a_related_manager_is_iterated_as_its_all() -> None:
+    owner, other = OwnerFactory.create_batch(2)
+    EntryFactory.create_batch(3, owner=owner)
+    EntryFactory.create_batch(2, owner=other)
+    rows = list(RangeQuerySetWrapper(owner.entry_set, step=2))
+    assert [row.pk for row in rows] == sorted(
+        Entry.objects.filter(owner=owner).values_list("pk", flat=True)
+    )
