@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core import signing
 
+from rangeqs._stored import StoredValue
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
@@ -87,6 +88,9 @@ def decode(token: str, *, salt: str, length: int) -> tuple[Any, ...]:
 def _encode_value(value: Any) -> Any:
     if value is None:
         return None
+    if isinstance(value, StoredValue):
+        # A value as the database stored it (rangeqs._stored) stays one.
+        return ["r", _encode_value(value.raw)]
     for kind, tag, to_json in _ENCODERS:
         if isinstance(value, kind):
             return [tag, to_json(value)]
@@ -100,4 +104,6 @@ def _decode_value(item: Any) -> Any:
     if item is None:
         return None
     tag, raw = item
+    if tag == "r":
+        return StoredValue(_decode_value(raw))
     return _DECODERS[tag](raw)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import CompositePrimaryKey
 from django.db.models.constants import LOOKUP_SEP
 
 from rangeqs.exceptions import InvalidQuerySetError
@@ -43,18 +44,19 @@ def resolve_keys(
     *,
     reverse: bool,
     add_tie_breaker: bool,
-) -> tuple[tuple[Key, ...], bool]:
-    """The keys for ``order_by`` and whether a pk tie-breaker was appended.
+) -> tuple[tuple[Key, ...], int]:
+    """The keys for ``order_by`` and how many pk tie-breakers were appended.
 
-    Raise InvalidQuerySetError when a name is not a concrete column of the
-    model, or when the keys are not unique and no tie-breaker is allowed.
+    ``"pk"`` names every field of a composite primary key. Raise
+    InvalidQuerySetError when a name is not a concrete column of the model, or
+    when the keys are not unique and no tie-breaker is allowed.
     """
     names = [order_by] if isinstance(order_by, str) else list(order_by)
     if not names:
         raise InvalidQuerySetError(
             "order_by is empty: pass a field name such as 'pk' or a sequence of names."
         )
-    keys = [_resolve_key(model, name) for name in names]
+    keys = [key for name in names for key in _resolve_names(model, name)]
     if reverse:
         keys = [key.reversed() for key in keys]
     seen: set[str] = set()
@@ -66,7 +68,7 @@ def resolve_keys(
         seen.add(key.name)
 
     if is_unique(model, [key.field for key in keys]):
-        return tuple(keys), False
+        return tuple(keys), 0
     field_list = ", ".join(repr(name) for name in names)
     if not add_tie_breaker:
         raise InvalidQuerySetError(
@@ -74,10 +76,28 @@ def resolve_keys(
             f"with equal keys could be skipped or repeated: add 'pk' as the last key, "
             f"or pass override_unique_safety_check=True to append it as a tie-breaker."
         )
+    added = [
+        Key(field.attname, keys[-1].descending, field)
+        for field in pk_fields(model)
+        if field.attname not in seen
+    ]
+    return (*keys, *added), len(added)
+
+
+def pk_fields(model: type[Model]) -> tuple[Field[Any, Any], ...]:
+    """The primary key's columns: one, or each field of a CompositePrimaryKey."""
     pk = model._meta.pk
     assert pk is not None
-    keys.append(Key(pk.attname, keys[-1].descending, pk))
-    return tuple(keys), True
+    if isinstance(pk, CompositePrimaryKey):
+        return cast("tuple[Field[Any, Any], ...]", tuple(pk.fields))
+    return (pk,)
+
+
+def _resolve_names(model: type[Model], name: str) -> list[Key]:
+    if name.removeprefix("-") == "pk":
+        descending = name.startswith("-")
+        return [Key(field.attname, descending, field) for field in pk_fields(model)]
+    return [_resolve_key(model, name)]
 
 
 def _resolve_key(model: type[Model], name: str) -> Key:
@@ -120,11 +140,16 @@ def is_unique(model: type[Model], fields: Iterable[Field[Any, Any]]) -> bool:
 
     A nullable unique column does not count: several rows may hold NULL.
     """
+    fields = list(fields)
     names = {field.name for field in fields}
     opts = model._meta
     for field in fields:
         if field.primary_key or (field.unique and not field.null):
             return True
+    pk = opts.pk
+    if isinstance(pk, CompositePrimaryKey) and set(pk.field_names) <= names:
+        # The columns of a primary key are NOT NULL.
+        return True
     # (fields, whether NULLs are distinct): with distinct NULLs, a row holding
     # NULL in any of the fields escapes the constraint.
     groups: list[tuple[tuple[str, ...], bool]] = [

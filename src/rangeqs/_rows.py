@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db import connections
 from django.db.models import F
 from django.db.models.query import (
     FlatValuesListIterable,
@@ -20,7 +21,8 @@ from django.db.models.query import (
 from django.db.models.utils import create_namedtuple_class
 
 from rangeqs._plans.prepared import FetchedRows
-from rangeqs.exceptions import InvalidQuerySetError
+from rangeqs._stored import StoredColumn, needs_stored_column
+from rangeqs.exceptions import InvalidQuerySetError, PositionNotAdvancingError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from rangeqs._keys import Key
 
 _ALIAS = "rangeqs_key_{}"
+_STORED_ALIAS = "rangeqs_stored_{}"
 
 
 class RowReader:
@@ -70,17 +73,34 @@ class RowReader:
             queryset.query.deferred_loading == (frozenset(), True)
         )
         self.attnames = tuple(key.name for key in self.selected_keys)
+        # Keys whose stored value sqlite3 parses are selected once more as
+        # stored (rangeqs._stored), for positions in the database's own order.
+        connection = connections[queryset.db]
+        self.stored_aliases = tuple(
+            _STORED_ALIAS.format(i)
+            if needs_stored_column(key.field, connection)
+            else None
+            for i, key in enumerate(self.selected_keys)
+        )
+        # The columns added to the caller's, in the order they are selected.
+        self.added = (() if self.keys_on_instance else self.aliases) + tuple(
+            alias for alias in self.stored_aliases if alias is not None
+        )
 
     def prepare(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
         """The queryset that fetches the caller's columns and then the keys."""
-        if not self.selected_keys or self.keys_on_instance:
+        if not self.added:
             return queryset
-        prepared: QuerySet[Any, Any] = queryset.annotate(
-            **{
-                alias: F(key.name)
+        annotations: dict[str, Any] = {}
+        if not self.keys_on_instance:
+            annotations.update(
+                (alias, F(key.name))
                 for alias, key in zip(self.aliases, self.selected_keys, strict=True)
-            }
-        )
+            )
+        for alias, key in zip(self.stored_aliases, self.selected_keys, strict=True):
+            if alias is not None:
+                annotations[alias] = StoredColumn(F(key.name), output_field=key.field)
+        prepared: QuerySet[Any, Any] = queryset.annotate(**annotations)
         if self.iterable_class is FlatValuesListIterable:
             # A flat row is its first column only; fetch tuples to see the keys.
             prepared._iterable_class = ValuesListIterable
@@ -103,7 +123,9 @@ class RowReader:
         self, rows: FetchedRows
     ) -> tuple[Iterable[Any], Callable[[int], tuple[Any, ...]]]:
         """Rows made as they are reached; positions from what was fetched."""
-        read_keys = None if self.getter else rows.key_reader(self.attnames)
+        read_keys = (
+            None if self.getter else rows.key_reader(self.attnames, self.stored_aliases)
+        )
 
         def position_of(index: int) -> tuple[Any, ...]:
             if read_keys is not None:
@@ -111,7 +133,7 @@ class RowReader:
             # Each index makes a fresh row that no caller has held.
             return self.split(rows[index])[1]
 
-        if not self.selected_keys or (self.keys_on_instance and not self.getter):
+        if not self.added:
             # Nothing to take out of the rows.
             return rows, position_of
         return (self.split(row)[0] for row in rows), position_of
@@ -126,21 +148,24 @@ class RowReader:
     def _split_selected(self, row: Any) -> tuple[Any, tuple[Any, ...]]:
         if not self.selected_keys:
             return row, ()
-        count = len(self.aliases)
+        added = self.added
         iterable_class = self.iterable_class
-        if self.keys_on_instance:
-            loaded = row.__dict__
-            return row, tuple(loaded[attname] for attname in self.attnames)
         if iterable_class is ModelIterable:
-            return row, tuple(row.__dict__.pop(alias) for alias in self.aliases)
+            loaded = row.__dict__
+            popped = {alias: loaded.pop(alias) for alias in added}
+            if self.keys_on_instance:
+                return row, tuple(loaded[attname] for attname in self.attnames)
+            return row, tuple(popped[alias] for alias in self.aliases)
         if iterable_class is ValuesIterable:
-            return row, tuple(row.pop(alias) for alias in self.aliases)
+            popped = {alias: row.pop(alias) for alias in added}
+            return row, tuple(popped[alias] for alias in self.aliases)
         values = tuple(row)
-        head, keys = values[:-count], values[-count:]
+        head, tail = values[: -len(added)], values[-len(added) :]
+        keys = tail[: len(self.aliases)]
         if iterable_class is FlatValuesListIterable:
             return head[0], keys
         if iterable_class is NamedValuesListIterable:
-            names = [name for name in row._fields if name not in self.aliases]
+            names = [name for name in row._fields if name not in added]
             return create_namedtuple_class(*names)(*head), keys
         return head, keys
 
@@ -164,3 +189,21 @@ class RowReader:
                 f"{len(self.getter_keys)} order_by keys: return one value per key."
             )
         return values
+
+
+def check_advanced(
+    after: tuple[Any, ...], first: tuple[Any, ...], last: tuple[Any, ...]
+) -> None:
+    """Raise where a page strictly after ``after`` starts or ends at ``after``.
+
+    The keys are unique, so the page has come back to the row it was to
+    follow: the position names another point of the database's order than
+    the row it was read from, and the next page would be this one again.
+    """
+    if after in (first, last):
+        raise PositionNotAdvancingError(
+            f"The page after position {after!r} came back to that row, so its key "
+            f"values as read do not bind back to what the database stores: return "
+            f"the stored values from result_value_getter (or leave it out), or "
+            f"re-save the rows so that Django writes them in its own form."
+        )

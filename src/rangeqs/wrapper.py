@@ -15,13 +15,14 @@ from rangeqs._keys import resolve_keys
 from rangeqs._keyset import columns_never_null, split_phases
 from rangeqs._plans import select_plan
 from rangeqs._plans.plain import PlainPlan
-from rangeqs._rows import RowReader
+from rangeqs._rows import RowReader, check_advanced
+from rangeqs._validate import check_arguments
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 
-    from django.db.models import QuerySet
+    from django.db.models import Manager, QuerySet
 
     from rangeqs._keys import Key
     from rangeqs._keyset import Phase
@@ -38,16 +39,21 @@ class RangeQuerySetWrapper(Generic[_Row]):
     LIMIT step``, so its cost does not grow with the position.
 
     Args:
-        queryset: Any queryset without an explicit ordering, offset,
-            ``distinct()`` or set operation. A slice ``[:n]`` acts as ``limit``.
-            ``values()`` and ``values_list()`` rows come back in the shape the
-            caller asked for.
+        queryset: A queryset (or a Manager, iterated as ``manager.all()``)
+            without an explicit ordering, ``reverse()``, offset,
+            ``distinct()``, set operation, GROUP BY, window expression, or a
+            join to a multi-valued relation. A slice ``[:n]`` acts as
+            ``limit``. ``values()`` and ``values_list()`` rows come back in
+            the shape the caller asked for.
         step: Rows per query. A negative step iterates in reverse order.
         limit: Yield at most this many rows.
         min_id: Start at this value of the (single) key, inclusive.
         order_by: A field name, or a sequence of names for a compound key;
             ``-name`` is descending. ``"pk"`` is the primary key; foreign keys
             may be named by attname (``"group_id"``).
+        use_compound_keyset_pagination: Accepted for Sentry compatibility:
+            compound ``order_by`` is always paged by the whole key. ``True``
+            refuses ``min_id``, as Sentry does.
         callbacks: Called with each batch (a list of rows) before its rows
             are yielded.
         result_value_getter: Returns the key value of a row (a tuple or a dict
@@ -67,13 +73,14 @@ class RangeQuerySetWrapper(Generic[_Row]):
 
     def __init__(
         self,
-        queryset: QuerySet[Any, _Row],
+        queryset: QuerySet[Any, _Row] | Manager[_Row],  # type: ignore[type-var]
         *,
         step: int = 1000,
         limit: int | None = None,
         min_id: Any = None,
         order_by: str | Sequence[str] = "pk",
-        callbacks: Sequence[Callable[[list[_Row]], object]] = (),
+        use_compound_keyset_pagination: bool = False,
+        callbacks: Iterable[Callable[[list[_Row]], object]] = (),
         result_value_getter: Callable[[_Row], Any] | None = None,
         override_unique_safety_check: bool = False,
         query_timeout_retries: int | None = None,
@@ -82,19 +89,21 @@ class RangeQuerySetWrapper(Generic[_Row]):
         check_index: bool | Literal["error"] = False,
         plan: PlanName = "auto",
     ) -> None:
-        _check_queryset(queryset)
-        # Callers without a type checker pass floats and bools too.
-        step_value: object = step
-        if isinstance(step_value, bool) or not isinstance(step_value, int) or step == 0:
-            raise InvalidQuerySetError(
-                f"step={step!r} is not a page size: pass a positive int, or a "
-                f"negative one to iterate in descending order."
-            )
-        if limit is not None and limit < 0:
-            raise InvalidQuerySetError(
-                f"limit={limit} is negative: pass the number of rows to yield, or "
-                f"None for all of them."
-            )
+        queryset, checked_callbacks = check_arguments(
+            queryset,
+            step=step,
+            limit=limit,
+            min_id=min_id,
+            order_by=order_by,
+            use_compound_keyset_pagination=use_compound_keyset_pagination,
+            callbacks=callbacks,
+            result_value_getter=result_value_getter,
+            override_unique_safety_check=override_unique_safety_check,
+            query_timeout_retries=query_timeout_retries,
+            retry_delay_seconds=retry_delay_seconds,
+            after=after,
+            check_index=check_index,
+        )
         if queryset.query.high_mark is not None:
             high_mark = queryset.query.high_mark
             limit = high_mark if limit is None else min(limit, high_mark)
@@ -103,7 +112,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
         self.limit = limit
         self.step = min(limit, abs(step)) if limit else abs(step)
         self.min_id = min_id
-        self.callbacks = tuple(callbacks)
+        self.callbacks = checked_callbacks
         self.result_value_getter = result_value_getter
         self.query_timeout_retries = query_timeout_retries
         self.retry_delay_seconds = retry_delay_seconds
@@ -115,12 +124,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
             reverse=step < 0,
             add_tie_breaker=override_unique_safety_check,
         )
-        user_keys = keys[:-1] if tie_breaker_added else keys
-        if min_id is not None and len(user_keys) > 1:
-            raise InvalidQuerySetError(
-                "min_id bounds a single key but order_by has several: pass after= "
-                "with a cursor token to start inside a compound order."
-            )
+        user_keys = keys[: len(keys) - tie_breaker_added]
         self._keys: tuple[Key, ...] = keys
         #: The keys in use, ``-`` for descending, pk tie-breaker included.
         self.order_by: tuple[str, ...] = tuple(key.ordering for key in keys)
@@ -367,6 +371,13 @@ class _Walk:
     def accept(self, request: _Request, rows: Sequence[Any]) -> _Page:
         """The fetched rows as the caller gets them, split before anyone sees them."""
         page = _Page(len(rows), *self.wrapper._reader.split_all(rows))
+        if request.after is not None and page.count:
+            project = self.steps[0].phase.project
+            check_advanced(
+                request.after,
+                project(page.position_of(0)),
+                project(page.last_position()),
+            )
         if self.remaining is not None:
             self.remaining -= page.count
         if len(rows) < request.size:
@@ -393,29 +404,3 @@ class _Page:
 
     def last_position(self) -> tuple[Any, ...]:
         return self.position_of(self.count - 1)
-
-
-def _check_queryset(queryset: QuerySet[Any, Any]) -> None:
-    query = queryset.query
-    if query.low_mark:
-        raise InvalidQuerySetError(
-            f"The queryset is sliced from offset {query.low_mark}, which keyset "
-            f"pagination does not use: remove the offset and start with min_id= "
-            f"or after=."
-        )
-    if query.order_by or query.extra_order_by:
-        raise InvalidQuerySetError(
-            "The queryset has an explicit ordering, which the wrapper replaces with "
-            "its keys: remove order_by() or extra(order_by=...) and pass order_by= "
-            "to the wrapper instead."
-        )
-    if query.distinct:
-        raise InvalidQuerySetError(
-            "The queryset uses distinct(), whose rows have no keys to page by: "
-            "remove distinct() and filter the rows with __in on a subquery instead."
-        )
-    if query.combinator:
-        raise InvalidQuerySetError(
-            f"The queryset is a {query.combinator}() of querysets, which cannot be "
-            f"paged by keys: iterate each queryset with its own wrapper."
-        )

@@ -80,3 +80,9 @@ def test_migrate_from_sentry(project: Project) -> None:
     assert sorted(ids) == sorted(hashes.values_list("id", flat=True))
     start = sorted(ids)[4]
     assert migrate_from_sentry.ids_from(project.pk, start) == sorted(ids)[4:]
+    by_date = migrate_from_sentry.ids_by_date_added(project.pk)
+    assert sorted(by_date) == sorted(ids)
+    assert len(by_date) == len(ids)
+    assert migrate_from_sentry.delete_hashes_of_project(project.pk, step=5) == len(ids)
+    assert not hashes.exists()
+    assert GroupHash.objects.filter(project__slug="o").count() == 1

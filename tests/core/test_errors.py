@@ -114,10 +114,8 @@ def test_repeated_key_is_refused() -> None:
 
 
 def test_min_id_with_compound_keys_is_refused() -> None:
-    with raises(
-        "min_id bounds a single key but order_by has several: pass after= with a "
-        "cursor token to start inside a compound order."
-    ):
+    # Sentry's tests match its words at the start of the message.
+    with pytest.raises(InvalidQuerySetError, match=r"^min_id is not supported.*after="):
         RangeQuerySetWrapper(Entry.objects.all(), order_by=("b", "id"), min_id=3)
 
 

@@ -29,6 +29,7 @@ from django.db.models.sql.constants import MULTI
 
 from rangeqs._keyset import RowAfter
 from rangeqs._keyset import after as after_condition
+from rangeqs._stored import bind, position_value
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -136,26 +137,46 @@ class _Compiled:
     # None when the filters match nothing (Django's EmptyResultSet).
     sql: str | None
     params: tuple[Any, ...]
-    # By key attnames: where the statement selects them (None: not all).
-    key_columns: dict[tuple[str, ...], KeyColumns | None] = field(default_factory=dict)
+    # By key attnames (and the aliases of their stored columns): where the
+    # statement selects them (None: not all).
+    key_columns: dict[
+        tuple[tuple[str, ...], tuple[str | None, ...]], KeyColumns | None
+    ] = field(default_factory=dict)
 
-    def find_key_columns(self, attnames: tuple[str, ...]) -> KeyColumns | None:
-        if attnames not in self.key_columns:
-            self.key_columns[attnames] = KeyColumns.find(self.compiler, attnames)
-        return self.key_columns[attnames]
+    def find_key_columns(
+        self, attnames: tuple[str, ...], stored_aliases: tuple[str | None, ...] = ()
+    ) -> KeyColumns | None:
+        shape = (attnames, stored_aliases)
+        if shape not in self.key_columns:
+            self.key_columns[shape] = KeyColumns.find(
+                self.compiler, attnames, stored_aliases
+            )
+        return self.key_columns[shape]
 
 
 @dataclass(frozen=True)
 class KeyColumns:
     """Where a compiled statement selects each key, and the converters that
-    turn the raw value into the field's value (as the row's own would)."""
+    turn the raw value into the field's value (as the row's own would).
+
+    A key's position value is the converted value where it binds back to
+    what the database stored, else the stored value (rangeqs._stored); a key
+    whose stored value sqlite3 parses is also selected as a stored column.
+    """
 
     positions: tuple[int, ...]
+    stored_positions: tuple[int | None, ...]
     converters: tuple[tuple[list[Any], Any], ...]
+    fields: tuple[Field[Any, Any], ...]
     connection: BaseDatabaseWrapper
 
     @classmethod
-    def find(cls, compiler: SQLCompiler, attnames: Sequence[str]) -> KeyColumns | None:
+    def find(
+        cls,
+        compiler: SQLCompiler,
+        attnames: Sequence[str],
+        stored_aliases: Sequence[str | None] = (),
+    ) -> KeyColumns | None:
         """None when a key is not a column of the base table in the select list."""
         if not compiler.select:
             compiler.setup_query()
@@ -175,23 +196,52 @@ class KeyColumns:
             if position is None:
                 return None
             positions.append(position)
+        stored_positions: list[int | None] = []
+        for alias in stored_aliases or [None] * len(positions):
+            stored = None
+            if alias is not None:
+                stored = next(
+                    (
+                        index
+                        for index, (_, _, select_alias) in enumerate(compiler.select)
+                        if select_alias == alias
+                    ),
+                    None,
+                )
+                if stored is None:
+                    return None
+            stored_positions.append(stored)
         converters = tuple(
             compiler.get_converters([compiler.select[position][0]]).get(
                 0, ([], compiler.select[position][0])
             )
             for position in positions
         )
-        return cls(tuple(positions), converters, compiler.connection)
+        fields = tuple(compiler.select[position][0].target for position in positions)
+        return cls(
+            tuple(positions),
+            tuple(stored_positions),
+            converters,
+            fields,
+            compiler.connection,
+        )
 
     def read(self, raw_row: Sequence[Any]) -> tuple[Any, ...]:
         values = []
-        for position, (converters, expression) in zip(
-            self.positions, self.converters, strict=True
+        for position, stored, (converters, expression), key_field in zip(
+            self.positions,
+            self.stored_positions,
+            self.converters,
+            self.fields,
+            strict=True,
         ):
-            value = raw_row[position]
+            raw = raw_row[position]
+            value = raw
             for converter in converters:
                 value = converter(value, expression, self.connection)
-            values.append(value)
+            if stored is not None:
+                raw = raw_row[stored]
+            values.append(position_value(key_field, value, raw, self.connection))
         return tuple(values)
 
 
@@ -214,7 +264,7 @@ class PreparedPage:
         compiled = self._compile()
         connection = compiled.connection
         converted = [
-            field.get_db_prep_value(value, connection)
+            bind(field, value, connection)
             for field, value in zip(self.fields, values, strict=True)
         ]
         params = tuple(
@@ -309,11 +359,11 @@ class FetchedRows(Sequence[Any]):
         )
 
     def key_reader(
-        self, attnames: tuple[str, ...]
+        self, attnames: tuple[str, ...], stored_aliases: tuple[str | None, ...] = ()
     ) -> Callable[[int], tuple[Any, ...]] | None:
         """Reads the keys of the row at an index from what the database
         returned, without making the row; None when not all are selected."""
-        columns = self._compiled.find_key_columns(attnames)
+        columns = self._compiled.find_key_columns(attnames, stored_aliases)
         if columns is None:
             return None
         raw_rows = self._raw_rows

@@ -11,7 +11,19 @@ from django.db.models.functions import Lower
 if TYPE_CHECKING:
     from collections.abc import Collection
 
-__all__ = ["Entry", "Owner", "ShownEntry", "TypedKey", "Uniqueness"]
+__all__ = [
+    "Article",
+    "Entry",
+    "Membership",
+    "Owner",
+    "SentryGroup",
+    "SentryUser",
+    "ShownEntry",
+    "Tagging",
+    "Topic",
+    "TypedKey",
+    "Uniqueness",
+]
 
 # A linguistic, case-insensitive collation where the database has one (the
 # embedded PostgreSQL 18 is built without ICU): the keyset comparisons must
@@ -118,3 +130,63 @@ class Uniqueness(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+
+class Membership(models.Model):
+    """A composite primary key (Django 5.2+): ``"pk"`` is (team, member)."""
+
+    pk = models.CompositePrimaryKey("team", "member")
+    team = models.IntegerField()
+    member = models.IntegerField()
+    role = models.CharField(max_length=10, default="")
+
+    def __str__(self) -> str:
+        return f"Membership {self.team}/{self.member}"
+
+
+class Topic(models.Model):
+    name = models.CharField(max_length=20)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Article(models.Model):
+    """Multi-valued relations: a reverse foreign key and a many-to-many."""
+
+    title = models.CharField(max_length=20, default="")
+    topics = models.ManyToManyField(Topic, related_name="articles")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Tagging(models.Model):
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, related_name="taggings"
+    )
+    label = models.CharField(max_length=10)
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class SentryUser(models.Model):
+    """The fields Sentry's wrapper tests use on its User model."""
+
+    username = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=40, default="")
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class SentryGroup(models.Model):
+    """The fields Sentry's wrapper tests use on its Group model."""
+
+    project = models.IntegerField(default=1)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"SentryGroup {self.pk}"
