@@ -1,4 +1,5 @@
-"""The demo's PNG chart: whole-run and database seconds of each walk, per set."""
+"""The demo's PNG chart: the time of every page, one line per walk, one
+panel per target set."""
 
 from __future__ import annotations
 
@@ -9,50 +10,55 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from rangeqs.examples.grouphash.measure import Measurement
+    from rangeqs.examples.grouphash.measure import WalkMeasurement
 
-__all__ = ["write_chart"]
+__all__ = ["chart_available", "write_chart"]
+
+MISSING_MATPLOTLIB = (
+    "--chart needs matplotlib: install it with `pip install matplotlib`, "
+    "or leave out --chart."
+)
 
 
-def write_chart(measurements: Sequence[Measurement], path: Path) -> None:
-    """Write two bar charts side by side: seconds and database seconds."""
+def chart_available() -> bool:
+    try:
+        importlib.import_module("matplotlib")
+    except ImportError:
+        return False
+    return True
+
+
+def write_chart(
+    measurements: Sequence[WalkMeasurement], path: Path, *, title: str = ""
+) -> None:
+    """Page number against page time (ms) for each walk, a panel per set."""
     try:
         matplotlib: Any = importlib.import_module("matplotlib")
         matplotlib.use("Agg")  # files only: no display is needed
         pyplot: Any = importlib.import_module("matplotlib.pyplot")
     except ImportError as exc:
-        raise RuntimeError(
-            "--chart needs matplotlib: install it with `pip install matplotlib`, "
-            "or leave out --chart."
-        ) from exc
+        raise RuntimeError(MISSING_MATPLOTLIB) from exc
     sets = list(dict.fromkeys(m.target_set for m in measurements))
-    walks = list(dict.fromkeys(m.walk for m in measurements))
-    figure, panels = pyplot.subplots(1, 2, figsize=(11, 4.5))
-    width = 0.8 / max(len(walks), 1)
-    for panel, (title, attribute) in zip(
-        panels,
-        [("whole run", "seconds"), ("inside the database", "database_seconds")],
-        strict=True,
-    ):
-        for offset, walk in enumerate(walks):
-            by_set = {
-                m.target_set: getattr(m, attribute)
-                for m in measurements
-                if m.walk == walk
-            }
-            panel.bar(
-                [i + offset * width for i in range(len(sets))],
-                [by_set.get(target_set, 0) for target_set in sets],
-                width,
-                label=walk,
+    figure, panels = pyplot.subplots(
+        1, max(len(sets), 1), figsize=(6.5 * max(len(sets), 1), 4.8), squeeze=False
+    )
+    for panel, target_set in zip(panels[0], sets, strict=False):
+        walks = [m for m in measurements if m.target_set == target_set]
+        for m in walks:
+            panel.plot(
+                range(1, len(m.pages) + 1),
+                [page.seconds * 1000 for page in m.pages],
+                linewidth=1.2,
+                label=f"{m.walk}: {m.seconds:.2f} s in all",
             )
-        panel.set_xticks(
-            [i + width * (len(walks) - 1) / 2 for i in range(len(sets))], sets
-        )
-        panel.set_ylabel("seconds")
-        panel.set_title(f"Seconds, {title}")
-    panels[0].legend(fontsize="small")
-    figure.suptitle("GroupHash Seer deletion walk: the seed's shapes against rangeqs")
+        rows, page_count = (walks[0].rows, len(walks[0].pages)) if walks else (0, 0)
+        panel.set_title(f"{target_set} set: {rows:,} rows in {page_count:,} pages")
+        panel.set_xlabel("page number")
+        panel.set_ylabel("page time (ms)")
+        panel.set_ylim(bottom=0)
+        panel.grid(alpha=0.3)
+        panel.legend(fontsize="small", loc="upper right")
+    figure.suptitle(title or "GroupHash walk: the time of each page")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=110)
     pyplot.close(figure)
