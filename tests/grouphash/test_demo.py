@@ -71,7 +71,9 @@ def test_demo_prints_each_page_time_the_totals_and_the_chart_of_both_walks(
         (f"{SET_ROWS[name]:,}", str(math.ceil(SET_ROWS[name] / 100)))
         for name, _walk in walked
     ]
-    assert [row[2].split(",")[0] for row in totals] == ["plain", "partition"] * 2
+    assert [row[2].split(",")[0] for row in totals] == ["plain", "partition"] * len(
+        DEFAULT_SETS
+    )
     assert chart.read_bytes().startswith(PNG_SIGNATURE)
     assert f"Chart of every page's time: {chart.resolve()}" in output
 
@@ -116,6 +118,21 @@ def test_background_groups_have_one_hash_each() -> None:
 
     assert len(background) == ROWS - sum(SET_ROWS.values())
     assert len(set(background)) == len(background)
+
+
+def test_running_median_follows_the_trend_not_one_spike() -> None:
+    from rangeqs.examples.grouphash.chart import running_median
+
+    assert running_median([1, 1, 9, 1, 1, 5, 5, 5], window=3) == [
+        1,
+        1,
+        1,
+        1,
+        1,
+        5,
+        5,
+        5,
+    ]
 
 
 def test_set_names_are_the_target_sets() -> None:

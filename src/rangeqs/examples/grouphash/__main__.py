@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 
 # datagen.TARGET_SETS' names (a test checks): datagen needs Django set up.
 SET_NAMES = ("dense", "sparse", "rare")
-# The dense set shows the seed's primary-key walk, the sparse set its sort.
-DEFAULT_SETS = ("dense", "sparse")
+# The set on which the seed's page sorts every remaining match, as on
+# Sentry's table. At this size the planner knows the dense set's groups (its
+# most common values) and walks the primary key for it instead: --sets.
+DEFAULT_SETS = ("sparse",)
 
 # Sized so that the whole run, data included, takes about a minute on the
 # embedded PostgreSQL on two cores, while the seed's walk of the sparse set
