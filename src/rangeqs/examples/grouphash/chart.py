@@ -46,7 +46,7 @@ def write_chart(
         raise RuntimeError(MISSING_MATPLOTLIB) from exc
     sets = list(dict.fromkeys(m.target_set for m in measurements))
     figure, panels = pyplot.subplots(
-        1, max(len(sets), 1), figsize=(6.5 * max(len(sets), 1), 4.8), squeeze=False
+        1, max(len(sets), 1), figsize=(max(9.0, 6.5 * len(sets)), 5.0), squeeze=False
     )
     for panel, target_set in zip(panels[0], sets, strict=False):
         walks = [m for m in measurements if m.target_set == target_set]
@@ -66,13 +66,15 @@ def write_chart(
         rows, page_count = (walks[0].rows, len(walks[0].pages)) if walks else (0, 0)
         panel.set_title(f"{target_set} set: {rows:,} rows in {page_count:,} pages")
         panel.set_xlabel("page number")
-        panel.set_ylabel(
-            f"page time, ms (faint: each page; bold: median of {MEDIAN_WINDOW})"
-        )
+        panel.set_ylabel("page time (ms)")
         panel.set_ylim(bottom=0)
         panel.grid(alpha=0.3)
         panel.legend(fontsize="small", loc="upper right")
-    figure.suptitle(title or "GroupHash walk: the time of each page")
+    figure.suptitle(
+        f"{title or 'GroupHash walk: the time of each page'}\n"
+        f"faint: every page; bold: the median of {MEDIAN_WINDOW} pages around it",
+        fontsize="medium",
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     pyplot.close(figure)

@@ -128,8 +128,9 @@ def run_demo(
         "what is left of the set, and the whole walk grows with the square of "
         "the set. Where it knows the groups (the dense set, --sets dense), it "
         "walks the primary key and reads every row between two matches. The "
-        "rangeqs page reads about one page of index entries wherever it is. "
-        "Scale it up with --rows 5000000.",
+        "rangeqs page takes its rows in (group_id, id) order from an index and "
+        "sorts nothing that is left of the set. Scale it up with --rows "
+        "5000000.",
         file=out,
     )
     return measurements
