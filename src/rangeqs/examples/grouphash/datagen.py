@@ -25,6 +25,7 @@ even the incident's big groups are a sliver of the rows.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,8 @@ from django.utils import timezone
 from rangeqs.examples.grouphash.models import Group, GroupHash, Project
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from tqdm import tqdm
 
 __all__ = ["TARGET_SETS", "TargetSet", "generate", "placement", "target_set"]
@@ -157,7 +160,7 @@ _POSTGRESQL_GROUPS = (
 def generate(rows: int, *, progress: tqdm[Any]) -> None:
     """Fill the three (empty) tables with ``rows`` hashes; advance ``progress``."""
     _create_projects_and_target_groups()
-    with _loading():
+    with _indexes_rebuilt_after():
         for first in range(1, rows + 1, CHUNK_ROWS):
             last = min(first + CHUNK_ROWS - 1, rows)
             with transaction.atomic():
@@ -183,28 +186,21 @@ def _create_projects_and_target_groups() -> None:
     )
 
 
-class _loading:
+@contextmanager
+def _indexes_rebuilt_after() -> Iterator[None]:
     """On PostgreSQL, drop the two big tables' secondary indexes and foreign
     keys while the rows go in, and rebuild them after: one sort per index and
     one join per foreign key instead of a B-tree insertion and a lookup per
-    row (five times faster at a million rows)."""
-
-    _TABLES = ("sentry_groupedmessage", "sentry_grouphash")
-
-    def __enter__(self) -> None:
-        self._rebuild: list[str] = []
-        if connection.vendor != "postgresql":
-            return
+    row (several times faster at a million rows)."""
+    rebuild: list[str] = []
+    if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            for table in self._TABLES:
-                self._rebuild += _drop_secondary_indexes(cursor, table)
-
-    def __exit__(self, *exc_info: object) -> None:
-        if not self._rebuild:
-            return
-        with connection.cursor() as cursor:
-            for statement in self._rebuild:
-                cursor.execute(statement)
+            for table in ("sentry_groupedmessage", "sentry_grouphash"):
+                rebuild += _drop_secondary_indexes(cursor, table)
+    yield
+    with connection.cursor() as cursor:
+        for statement in rebuild:
+            cursor.execute(statement)
 
 
 def _drop_secondary_indexes(cursor: Any, table: str) -> list[str]:
