@@ -38,8 +38,8 @@ DEFAULT_SETS = ("sparse",)
 
 # Sized so that the whole run, data included, takes about a minute on the
 # embedded PostgreSQL on two cores, while the seed's walk of the sparse set
-# (40,000 rows) is already clearly the slow one; its cost grows with the
-# square of the set.
+# (40,000 rows) is already clearly the slow one: each of its pages costs in
+# proportion to the set, so the walk grows with the set times its pages.
 DEFAULT_ROWS = 2_000_000
 DEFAULT_CHART = Path("grouphash-demo-pages.png")
 
