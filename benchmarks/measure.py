@@ -1,4 +1,8 @@
-"""Timing, query recording, peak memory, and shared buffers from EXPLAIN."""
+"""Timing, peak memory, and shared buffers from EXPLAIN.
+
+Statements are recorded, and grouped into pages, by the GroupHash example's
+recorder: one implementation serves the demo and the benchmarks.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,11 @@ import itertools
 import json
 import time
 import tracemalloc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from rangeqs.examples.grouphash.measure import QueryRecorder, RecordedQuery
+from rangeqs.examples.grouphash.measure import pages as statement_pages
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -27,38 +34,6 @@ __all__ = [
 # How often (in rows) a pass looks at the clock for --max-seconds: rarely
 # enough to cost nothing, often enough to stop within a page or two.
 _CLOCK_EVERY_ROWS = 100
-
-
-@dataclass(frozen=True)
-class RecordedQuery:
-    sql: str
-    params: Any
-    # Rows the statement returned; -1 where the driver cannot tell (a
-    # server-side cursor's DECLARE).
-    rowcount: int
-    # Rows the loop had consumed when the statement ran: statements with the
-    # same position ran for the same page.
-    position: int
-
-
-@dataclass
-class _QueryRecorder:
-    queries: list[RecordedQuery] = field(default_factory=list)
-    rows_seen: int = 0
-
-    def __call__(
-        self,
-        execute: Callable[..., Any],
-        sql: str,
-        params: Any,
-        many: bool,
-        context: dict[str, Any],
-    ) -> Any:
-        result = execute(sql, params, many, context)
-        self.queries.append(
-            RecordedQuery(sql, params, context["cursor"].rowcount, self.rows_seen)
-        )
-        return result
 
 
 @dataclass(frozen=True)
@@ -85,7 +60,7 @@ def timed_pass(
     Building the iterator is inside the timing: a strategy that runs queries
     up front pays for them.
     """
-    recorder = _QueryRecorder()
+    recorder = QueryRecorder()
     complete = True
     with connection.execute_wrapper(recorder):
         start = time.perf_counter()
@@ -129,20 +104,8 @@ def peak_memory(make_rows: Callable[[], Iterator[object]], *, rows: int) -> int:
 
 
 def pages(result: PassResult) -> list[list[RecordedQuery]]:
-    """The statements of each page: those that ran between two rows.
-
-    A page may take more than one statement (a plan that finds the page's
-    keys first, then fetches its rows); a trailing group whose statements
-    returned nothing only found the end and is not a page.
-    """
-    grouped: dict[int, list[RecordedQuery]] = {}
-    for query in result.queries:
-        grouped.setdefault(query.position, []).append(query)
-    return [
-        queries
-        for queries in grouped.values()
-        if any(query.rowcount > 0 for query in queries)
-    ]
+    """The statements of each page of ``result`` (see the example's ``pages``)."""
+    return statement_pages(result.queries)
 
 
 @dataclass(frozen=True)

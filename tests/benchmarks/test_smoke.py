@@ -91,6 +91,7 @@ def test_inlist_measures_the_plans_on_both_sets() -> None:
         InListOptions(
             rows=21_000,
             steps=(100,),
+            sets=("dense", "sparse"),
             strategies=("iterator", "plain", "merge", "partition", "auto"),
         ),
     )
@@ -112,6 +113,48 @@ def test_inlist_measures_the_plans_on_both_sets() -> None:
     ]
     assert all(target.measured is not None for target in result.targets)
     assert not _table_exists("rangeqs_bench_grouphash")
+
+
+def test_inlist_measures_the_sets_that_keep_the_tenant_filter() -> None:
+    from benchmarks.inlist import InListOptions, run_inlist
+
+    result = run_inlist(
+        connection,
+        InListOptions(
+            rows=21_000,
+            steps=(100, 1000),
+            sets=("dense-project", "sparse-project"),
+            strategies=("iterator", "plain", "auto-grouped"),
+        ),
+    )
+
+    _legend, dense, sparse = result.tables
+    for table in result.tables:
+        _assert_well_formed(table)
+    # Every listed group is project 1's: the tenant filter keeps every row.
+    assert dense.title.startswith("dense-project set: 990 rows in 100 groups")
+    assert sparse.title.startswith("sparse-project set: 210 rows in 100 groups")
+    assert "project_id = 1" in dense.title
+    assert [row[2] for row in dense.rows] == ["990"] * 6
+    assert [row[2] for row in sparse.rows] == ["210"] * 6
+    assert [row[1] for row in dense.rows[:3]] == [
+        "iterator",
+        "plain",
+        "auto-grouped (partition)",
+    ]
+    assert not dense.notes
+    assert not sparse.notes
+    assert [target.name for target in result.targets] == [
+        f"{name}, step {step}: auto-grouped {what}"
+        for name in ("dense-project", "sparse-project")
+        for step in (100, 1000)
+        for what in (
+            "/ iterator() time",
+            "last / first page buffers",
+            "costliest page buffers / step",
+        )
+    ] + ["sparse-project, step 100: plain / auto-grouped time"]
+    assert all(target.measured is not None for target in result.targets)
 
 
 def test_inlist_reports_a_partial_rate_when_stopped_by_max_seconds() -> None:
