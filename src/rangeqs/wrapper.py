@@ -11,11 +11,13 @@ from django.db import OperationalError, connections
 from django.db.models import Q
 
 from rangeqs import _cursor
+from rangeqs._index_rules import IndexFacts, declared_indexes, pk_is_rowid
 from rangeqs._keys import resolve_keys
 from rangeqs._keyset import columns_never_null, split_phases
-from rangeqs._plans import select_plan
+from rangeqs._plans import check_plan, choose_plan
 from rangeqs._plans.plain import PlainPlan
 from rangeqs._rows import RowReader
+from rangeqs._warnings import already_warned, warn_once_for
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
@@ -23,9 +25,10 @@ if TYPE_CHECKING:
 
     from django.db.models import QuerySet
 
+    from rangeqs._index_rules import ModelIndex
     from rangeqs._keys import Key
     from rangeqs._keyset import Phase
-    from rangeqs._plans import Plan, PlanName
+    from rangeqs._plans import Plan, PlanChoice, PlanName
 
 _Row = TypeVar("_Row")
 
@@ -130,11 +133,12 @@ class RangeQuerySetWrapper(Generic[_Row]):
         self._base.query.clear_limits()
         self._base.query.clear_ordering(force=True, clear_default=True)
         # Inspecting a query can cache state on it (Query.base_table): the
-        # plan chooser and the advisor get copies.
+        # plan checks, the chooser and the advisor get copies. The plan is
+        # chosen when the walk starts: choosing reads facts of the database.
+        check_plan(plan, self._base.all(), keys)
         self._requested_plan = plan
-        self._plan_class = select_plan(plan, self._base.all(), keys)
-        #: The name of the plan that fetches the pages.
-        self.plan: str = self._plan_class.name
+        self._choice: PlanChoice | None = None
+        self._indexes: tuple[ModelIndex, ...] | None = None
         #: Statements executed so far, retries included.
         self.queries = 0
 
@@ -160,6 +164,54 @@ class RangeQuerySetWrapper(Generic[_Row]):
             from rangeqs.advisor import check_index as advise  # noqa: PLC0415
 
             advise(self._base.all(), order_by=self.order_by, mode=check_index)
+
+    @property
+    def plan(self) -> str:
+        """The name of the plan that fetches the pages (of the first phase).
+
+        Chosen when the walk starts, or when this is read before it.
+        """
+        return self._first_choice().plan.name
+
+    def _first_choice(self) -> PlanChoice:
+        if self._choice is None:
+            self._choice = self._choose(
+                self._requested_plan, self._base.all(), self._keys
+            )
+        return self._choice
+
+    def _choose(
+        self, requested: str, queryset: QuerySet[Any, Any], keys: Sequence[Key]
+    ) -> PlanChoice:
+        connection = connections[self.queryset.db]
+        if self._indexes is None:
+            facts = IndexFacts.read(connection)
+            self._indexes = declared_indexes(
+                self.queryset.model,
+                facts,
+                pk_is_rowid=pk_is_rowid(self.queryset.model, connection),
+            )
+        return choose_plan(
+            requested,
+            queryset,
+            keys,
+            indexes=self._indexes,
+            vendor=connection.vendor,
+        )
+
+    def _warn_unserved(
+        self, choice: PlanChoice, queryset: QuerySet[Any, Any], keys: Sequence[Key]
+    ) -> None:
+        """Log the advisor's report for a shape no plan bounds, once."""
+        key = choice.unserved
+        if key is None or already_warned(key):
+            return
+        # The advisor names indexes with the schema editor: imported, and
+        # run, only for a shape that needs its advice.
+        from rangeqs.advisor import advise  # noqa: PLC0415
+
+        orderings = [k.ordering for k in keys]
+        warn_once_for(key, lambda: str(advise(queryset, order_by=orderings)))
 
     @property
     def cursor(self) -> str | None:
@@ -218,8 +270,9 @@ class RangeQuerySetWrapper(Generic[_Row]):
     async def _apages(self) -> AsyncIterator[_Page]:
         # The ORM is synchronous; Django's own async methods run it this way,
         # rows made in the worker thread too: making a model instance sends
-        # signals whose receivers may query the database.
-        walk = self._walk()
+        # signals whose receivers may query the database. Choosing the plans
+        # reads facts of the database (its version, on MariaDB): there too.
+        walk = await sync_to_async(self._walk)()
 
         def fetch(request: _Request) -> _Page:
             page = walk.accept(request, self._fetch(request))
@@ -243,6 +296,8 @@ class RangeQuerySetWrapper(Generic[_Row]):
             # database orders them: the phases before its values are out.
             bounded = next(i for i, phase in enumerate(phases) if not phase.null_keys)
         never_null = columns_never_null(self._base.all())
+        first_choice = self._first_choice()
+        self._warn_unserved(first_choice, self._base.all(), self._keys)
         base = self._reader.prepare(self._base)
         steps: list[_PhaseStart] = []
         for index, phase in enumerate(phases):
@@ -260,14 +315,14 @@ class RangeQuerySetWrapper(Generic[_Row]):
             if self._start is not None and index == first:
                 after = phase.project(self._start)
             phase_queryset = base.filter(condition)
-            plan = self._phase_plan_class(phase_queryset, phase)(
+            plan = self._phase_plan_class(phase_queryset, phase, first_choice)(
                 phase_queryset, phase.keys
             )
             steps.append(_PhaseStart(phase, plan, after))
         return _Walk(self, steps)
 
     def _phase_plan_class(
-        self, queryset: QuerySet[Any, Any], phase: Phase
+        self, queryset: QuerySet[Any, Any], phase: Phase, first_choice: PlanChoice
     ) -> type[Plan]:
         """The plan for the rows of one NULL phase.
 
@@ -276,13 +331,17 @@ class RangeQuerySetWrapper(Generic[_Row]):
         a later key can lead the phase's order.
         """
         if phase.keys == self._keys:
-            return self._plan_class
+            return first_choice.plan
         if not phase.keys:
             return PlainPlan
+        requested = self._requested_plan
         try:
-            return select_plan(self._requested_plan, queryset, phase.keys)
+            check_plan(requested, queryset, phase.keys)
         except InvalidQuerySetError:
-            return select_plan("auto", queryset, phase.keys)
+            requested = "auto"
+        choice = self._choose(requested, queryset, phase.keys)
+        self._warn_unserved(choice, queryset, phase.keys)
+        return choice.plan
 
     def _fetch(self, request: _Request) -> Sequence[Any]:
         attempts = 0
