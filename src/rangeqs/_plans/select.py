@@ -71,7 +71,8 @@ def check_plan(
     requested: str, queryset: QuerySet[Any, Any], keys: Sequence[Key]
 ) -> None:
     """Refuse a plan that cannot page ``queryset`` by ``keys``, from the
-    queryset's shape alone."""
+    queryset's shape alone (read on a copy: inspecting a query can cache
+    state on it, such as ``Query.base_table``)."""
     if requested not in PLAN_NAMES:
         raise InvalidQuerySetError(
             f"plan={requested!r} is not a plan: use one of "
@@ -79,6 +80,7 @@ def check_plan(
         )
     if requested in ("plain", "auto"):
         return
+    queryset = queryset.all()
     lead = keys[0].name
     leading_list = in_list_condition(queryset, column=lead)
     other_list = in_list_condition(queryset, not_column=lead)
