@@ -141,6 +141,8 @@ def declared_indexes(
     key (see :func:`pk_is_rowid`).
     """
     vendor = facts.vendor
+    # A proxy model's table is its concrete model's, with its indexes.
+    model = model._meta.concrete_model or model
     opts = model._meta
     table = opts.db_table
     pk = opts.pk

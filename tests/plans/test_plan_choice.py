@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 import pytest
-from django.db import transaction
+from django.db import models, transaction
 
 from rangeqs import InvalidQuerySetError, RangeQuerySetWrapper, _warnings
 from rangeqs._plans.merge import MERGE_MAX_VALUES
+from rangeqs.advisor import advise
 from tests.plans.helpers import make_rows
-from tests.testapp.models import PlanRow
+from tests.testapp.models import AdvisedEvent, PlanRow
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +90,49 @@ def test_the_advice_is_given_when_the_walk_starts(
         list(wrapper)
 
     assert len(caplog.records) == 1
+
+
+class _ProxiedRow(PlanRow):
+    class Meta:
+        proxy = True
+        app_label = "testapp"
+
+
+class _LiveKinds(models.Manager["_LiveEvent"]):
+    def get_queryset(self) -> models.QuerySet[_LiveEvent]:
+        return super().get_queryset().filter(kind=3)
+
+
+class _LiveEvent(AdvisedEvent):
+    objects = _LiveKinds()
+    everything: ClassVar[models.Manager[_LiveEvent]] = models.Manager()
+
+    class Meta:
+        proxy = True
+        app_label = "testapp"
+
+
+def test_a_proxy_model_is_paged_with_the_indexes_of_its_table() -> None:
+    rows = make_rows({1: 3, 2: 2, 3: 1})
+    queryset = _ProxiedRow.objects.filter(group_id__in=[1, 2])
+
+    wrapper = RangeQuerySetWrapper(queryset, order_by="id", step=2)
+
+    assert wrapper.plan == "merge"
+    assert [row.pk for row in wrapper] == [r.pk for r in rows if r.group_id != 3]
+
+
+def test_a_filtered_default_manager_is_no_part_of_a_partial_index(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # adv_event_live_kind is (kind, id) where deleted=False: the default
+    # manager's own kind=3 is no part of that condition.
+    queryset = _LiveEvent.everything.filter(deleted=False, kind=5)
+
+    with caplog.at_level(logging.WARNING, logger="rangeqs"):
+        wrapper = RangeQuerySetWrapper(queryset, order_by="id")
+        assert list(wrapper) == []
+
+    assert advise(queryset, order_by="id").index_name == "adv_event_live_kind"
+    assert advise(queryset, order_by="id").served
+    assert caplog.records == []
