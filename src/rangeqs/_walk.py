@@ -21,48 +21,56 @@ if TYPE_CHECKING:
     from rangeqs._plans import Plan, PlanChoice
     from rangeqs._rows import RowReader
 
-__all__ = ["Leg", "Page", "Position", "Walk"]
+__all__ = ["Leg", "Page", "Position", "RowInHand", "Walk"]
 
 
 class Position:
     """The keys of the last row the caller received (None: before the first),
-    and the cursor token that carries them.
-
-    A value: it never changes once made. While a page is handed out, a
-    position per row costs nothing until asked: its keys are read then, from
-    what the database returned, whatever the caller did to the row.
+    and the cursor token that carries them. A value: made once, never changed.
     """
 
-    __slots__ = ("_index", "_keys", "_read", "_token")
+    __slots__ = ("_token", "keys")
 
     def __init__(self, keys: tuple[Any, ...] | None, *, token: str | None = None):
-        self._keys = keys
-        self._read: Callable[[int], tuple[Any, ...]] | None = None
-        self._index = -1
+        self.keys = keys
         self._token = token
 
-    @classmethod
-    def of_row(cls, read: Callable[[int], tuple[Any, ...]], index: int) -> Position:
-        """The position of the row at ``index`` of a page (``read`` reads it)."""
-        position = cls(None)
-        position._read, position._index = read, index
-        return position
-
-    @property
-    def keys(self) -> tuple[Any, ...] | None:
-        if self._read is not None:
-            # Read once; the page's rows are then no longer needed.
-            self._keys, self._read = self._read(self._index), None
-        return self._keys
+    def position(self) -> Position:
+        return self
 
     def token(self, encode: Callable[[tuple[Any, ...]], str]) -> str | None:
         """The signed token of these keys (made once)."""
-        if self._token is None:
-            keys = self.keys
-            if keys is None:
-                return None
-            self._token = encode(keys)
+        if self._token is None and self.keys is not None:
+            self._token = encode(self.keys)
         return self._token
+
+
+class RowInHand:
+    """Where the caller stands while a page is handed out: the row at
+    ``index``. Handing out a row costs one store; its :class:`Position` is
+    made only when asked, from what the database returned, whatever the
+    caller did to the row."""
+
+    __slots__ = ("_made", "_made_index", "_previous", "_read", "index")
+
+    def __init__(
+        self, read: Callable[[int], tuple[Any, ...]], *, previous: Position
+    ) -> None:
+        self._read = read
+        self._previous = previous
+        # The position last made, and for which row: cursor read twice at
+        # one row signs one token.
+        self._made = previous
+        self._made_index = -1
+        #: The row handed out last; -1 before the first.
+        self.index = -1
+
+    def position(self) -> Position:
+        index = self.index
+        if index != self._made_index:
+            self._made = Position(self._read(index))
+            self._made_index = index
+        return self._made
 
 
 @dataclass

@@ -17,7 +17,7 @@ from rangeqs._plans import check_plan, choose_plan
 from rangeqs._plans.plain import PlainPlan
 from rangeqs._plans.select import PlanChoice
 from rangeqs._rows import RowReader
-from rangeqs._walk import Leg, Page, Position, Walk
+from rangeqs._walk import Leg, Page, Position, RowInHand, Walk
 from rangeqs._warnings import already_warned, warn_once_for
 from rangeqs.exceptions import InvalidQuerySetError
 
@@ -153,7 +153,8 @@ class RangeQuerySetWrapper(Generic[_Row]):
         self._start: tuple[Any, ...] | None = None
         if after is not None:
             self._start = _cursor.decode(after, salt=self._salt, length=len(keys))
-        self._position = Position(self._start, token=after)
+        # Where the caller stands: the last row received.
+        self._position: Position | RowInHand = Position(self._start, token=after)
 
         if check_index:
             # The advisor imports the schema tooling only when it is asked for.
@@ -184,7 +185,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
 
         None before the first row (unless the wrapper resumed from a token).
         """
-        return self._position.token(self._encode)
+        return self._position.position().token(self._encode)
 
     def __iter__(self) -> Iterator[_Row]:
         for page in self._pages():
@@ -223,9 +224,10 @@ class RangeQuerySetWrapper(Generic[_Row]):
     def _hand_out(self, page: Page) -> Iterator[Any]:
         """The rows of ``page``, after the callbacks; the position follows."""
         self._run_callbacks(page)
-        position_of = page.position_of
+        in_hand = RowInHand(page.position_of, previous=self._position.position())
+        self._position = in_hand
         for index, row in enumerate(page.rows):
-            self._position = Position.of_row(position_of, index)
+            in_hand.index = index
             yield row
         self._position = page.last_position()
 
