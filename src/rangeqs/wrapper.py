@@ -66,7 +66,11 @@ class RangeQuerySetWrapper(Generic[_Row]):
         check_index: Ask the index advisor whether an index serves the
             ordering under the queryset's filters: ``True`` logs a warning,
             ``"error"`` raises.
-        plan: How pages are fetched; ``"auto"`` picks one for the queryset.
+        plan: How pages are fetched; ``"auto"`` picks one for the queryset
+            and each NULL phase when the walk starts (:attr:`plans`).
+
+    Construction checks the arguments and runs no query: the database is
+    first asked when the first page is fetched.
     """
 
     def __init__(
