@@ -346,7 +346,8 @@ class RangeQuerySetWrapper(Generic[_Row]):
     def _check_phase_plans(self, plan: str) -> None:
         """Refuse an explicit plan that cannot fetch a NULL phase's rows: the
         phases and their orders are known without a query."""
-        if plan in ("auto", "plain"):
+        if plan in ("auto", "plain") or not self._keys[0].nullable:
+            # Only a nullable leading key splits the order into phases.
             return
         phases = split_phases(self._keys, connections[self.queryset.db])
         bounded = -1
