@@ -10,7 +10,7 @@ from django.db import OperationalError, connections
 from django.db.models import Q
 
 from rangeqs import _cursor
-from rangeqs._index_rules import IndexFacts, declared_indexes, pk_is_rowid
+from rangeqs._declared_indexes import IndexFacts, declared_indexes, pk_is_rowid
 from rangeqs._keys import resolve_keys
 from rangeqs._keyset import columns_never_null, split_phases
 from rangeqs._plans import check_plan, choose_plan
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from django.db.models import QuerySet
 
-    from rangeqs._index_rules import ModelIndex
+    from rangeqs._declared_indexes import ModelIndex
     from rangeqs._keys import Key
     from rangeqs._keyset import Phase
     from rangeqs._plans import Plan, PlanName

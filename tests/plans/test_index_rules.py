@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from rangeqs._index_rules import IndexFacts, declared_indexes, judge
+from rangeqs._declared_indexes import IndexFacts, declared_indexes
+from rangeqs._index_rules import judge
 from rangeqs._keys import resolve_keys
 from rangeqs._where import where_conditions
 from tests.testapp.models import IndexedThing, PlanRow

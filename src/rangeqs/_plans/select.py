@@ -2,7 +2,7 @@
 
 A pure function of the queryset's analysed shape (its conditions, the IN
 column, the model's indexes as declared) and a few facts about the database
-(:class:`~rangeqs._index_rules.IndexFacts`): no query, no schema editor. The
+(:class:`~rangeqs._declared_indexes.IndexFacts`): no query, no schema editor. The
 wrapper checks the arguments at construction (:func:`check_plan`) and
 chooses when the walk starts (:func:`choose_plan`).
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from django.db.models import QuerySet
 
-    from rangeqs._index_rules import ModelIndex
+    from rangeqs._declared_indexes import ModelIndex
     from rangeqs._keys import Key
     from rangeqs._plans.base import Plan
     from rangeqs._where import Condition

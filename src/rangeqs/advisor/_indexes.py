@@ -1,7 +1,7 @@
 """The indexes a model's table has, named as the database names them (no query).
 
 The indexes themselves come from the model's declarations
-(:func:`rangeqs._index_rules.declared_indexes`, shared with the plan
+(:func:`rangeqs._declared_indexes.declared_indexes`, shared with the plan
 chooser); this adds the names only the schema editor knows, for the report.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from rangeqs._index_rules import (
+from rangeqs._declared_indexes import (
     IndexColumn,
     IndexFacts,
     ModelIndex,

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from django.db.models import Model, Q
 
-    from rangeqs._index_rules import ModelIndex
+    from rangeqs._declared_indexes import ModelIndex
     from rangeqs._keys import Key
     from rangeqs._where import Condition
 
