@@ -81,9 +81,9 @@ def django_db_modify_db_settings() -> Iterator[None]:
 def _forget_logged_advice() -> None:
     # The advisor logs each report once per process; every test starts afresh
     # so that what one test logs cannot hide another's warning.
-    from rangeqs.advisor import _advise
+    from rangeqs._warnings import forget_warnings
 
-    _advise._logged_reports.clear()
+    forget_warnings()
 
 
 @pytest.fixture

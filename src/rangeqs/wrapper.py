@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -11,12 +10,16 @@ from django.db import OperationalError, connections
 from django.db.models import Q
 
 from rangeqs import _cursor
+from rangeqs._declared_indexes import IndexFacts, declared_indexes, pk_is_rowid
 from rangeqs._keys import resolve_keys
 from rangeqs._keyset import columns_never_null, split_phases
-from rangeqs._plans import select_plan
+from rangeqs._plans import check_plan, choose_plan
 from rangeqs._plans.plain import PlainPlan
-from rangeqs._rows import RowReader, check_advanced
+from rangeqs._plans.select import PlanChoice
+from rangeqs._rows import RowReader
 from rangeqs._validate import check_arguments
+from rangeqs._walk import Leg, Page, Position, RowInHand, Walk
+from rangeqs._warnings import already_warned, warn_once_for
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 
     from django.db.models import Manager, QuerySet
 
+    from rangeqs._declared_indexes import ModelIndex
     from rangeqs._keys import Key
     from rangeqs._keyset import Phase
     from rangeqs._plans import Plan, PlanName
@@ -68,7 +72,11 @@ class RangeQuerySetWrapper(Generic[_Row]):
         check_index: Ask the index advisor whether an index serves the
             ordering under the queryset's filters: ``True`` logs a warning,
             ``"error"`` raises.
-        plan: How pages are fetched; ``"auto"`` picks one for the queryset.
+        plan: How pages are fetched; ``"auto"`` picks one for the queryset
+            and each NULL phase when the walk starts (:attr:`plans`).
+
+    Construction checks the arguments and runs no query: the database is
+    first asked when the first page is fetched.
     """
 
     def __init__(
@@ -134,11 +142,14 @@ class RangeQuerySetWrapper(Generic[_Row]):
         self._base.query.clear_limits()
         self._base.query.clear_ordering(force=True, clear_default=True)
         # Inspecting a query can cache state on it (Query.base_table): the
-        # plan chooser and the advisor get copies.
+        # plan checks, the chooser and the advisor get copies.
+        check_plan(plan, self._base, keys)
+        self._check_phase_plans(plan)
         self._requested_plan = plan
-        self._plan_class = select_plan(plan, self._base.all(), keys)
-        #: The name of the plan that fetches the pages.
-        self.plan: str = self._plan_class.name
+        # Chosen when the walk starts: choosing reads facts of the database.
+        self._choice: PlanChoice | None = None
+        self._indexes: tuple[ModelIndex, ...] | None = None
+        self._legs: tuple[Leg, ...] | None = None
         #: Statements executed so far, retries included.
         self.queries = 0
 
@@ -146,18 +157,12 @@ class RangeQuerySetWrapper(Generic[_Row]):
             queryset, keys, getter=result_value_getter, getter_keys=user_keys
         )
         self._salt = _cursor.salt(model._meta.label, self.order_by)
-        # The last row handed out is either settled in _position or, while
-        # a page is being handed out row by row, found from _handing_out.
-        self._position: tuple[Any, ...] | None = None
-        self._handing_out: _Page | None = None
-        self._handed = -1
-        self._token: str | None = None
-        self._token_position: tuple[Any, ...] | None = None
+        # Where every iteration starts; the position moves on, this does not.
+        self._start: tuple[Any, ...] | None = None
         if after is not None:
-            self._position = _cursor.decode(after, salt=self._salt, length=len(keys))
-            self._token, self._token_position = after, self._position
-        # Where every iteration starts; the cursor moves on, this does not.
-        self._start = self._position
+            self._start = _cursor.decode(after, salt=self._salt, length=len(keys))
+        # Where the caller stands: the last row received.
+        self._position: Position | RowInHand = Position(self._start, token=after)
 
         if check_index:
             # The advisor imports the schema tooling only when it is asked for.
@@ -166,76 +171,106 @@ class RangeQuerySetWrapper(Generic[_Row]):
             advise(self._base.all(), order_by=self.order_by, mode=check_index)
 
     @property
+    def plan(self) -> str:
+        """The name of the plan that fetches the pages of the full key order
+        (the only phase unless a leading key is nullable).
+
+        Chosen when the walk starts, or when this is read before it.
+        """
+        return self._first_choice().plan.name
+
+    @property
+    def plans(self) -> tuple[str, ...]:
+        """The plan of each NULL phase the walk visits, in the order visited.
+
+        Chosen when the walk starts, or when this is read before it.
+        """
+        return tuple(leg.choice.plan.name for leg in self._walk_legs())
+
+    @property
     def cursor(self) -> str | None:
         """A signed token of the last yielded row's keys, for ``after=``.
 
         None before the first row (unless the wrapper resumed from a token).
         """
-        position = self._last_position()
-        if position is None:
-            return None
-        if self._token is None or self._token_position != position:
-            self._token = _cursor.encode(position, salt=self._salt)
-            self._token_position = position
-        return self._token
+        return self._position.position().token(self._encode)
 
     def __iter__(self) -> Iterator[_Row]:
         for page in self._pages():
-            self._handing_out = page
-            for index, row in enumerate(self._announce(page)):
-                self._handed = index
-                yield row
-            self._settle(page)
+            yield from self._hand_out(page)
 
     def batches(self) -> Iterator[list[_Row]]:
         """Yield the rows of each query as a list."""
         for page in self._pages():
-            rows = page.listed()
-            self._announce(page)
-            self._settle(page)
-            yield rows
+            yield self._hand_out_batch(page)
 
     async def abatches(self) -> AsyncIterator[list[_Row]]:
         """:meth:`batches` for ``async for``: each query runs through the async ORM."""
         async for page in self._apages():
-            rows = page.listed()
-            self._announce(page)
-            self._settle(page)
-            yield rows
+            yield self._hand_out_batch(page)
 
     async def __aiter__(self) -> AsyncIterator[_Row]:
         async for page in self._apages():
-            self._handing_out = page
-            for index, row in enumerate(self._announce(page)):
-                self._handed = index
+            for row in self._hand_out(page):
                 yield row
-            self._settle(page)
 
-    def _pages(self) -> Iterator[_Page]:
-        """Each page that has rows."""
-        walk = self._walk()
-        while (request := walk.next_request()) is not None:
-            page = walk.accept(request, self._fetch(request))
-            if page.count:
-                yield page
+    def _pages(self) -> Iterator[Page]:
+        walk = self._start_walk()
+        while (page := walk.next_page()) is not None:
+            yield page
 
-    async def _apages(self) -> AsyncIterator[_Page]:
+    async def _apages(self) -> AsyncIterator[Page]:
         # The ORM is synchronous; Django's own async methods run it this way,
         # rows made in the worker thread too: making a model instance sends
-        # signals whose receivers may query the database.
-        walk = self._walk()
+        # signals whose receivers may query the database. Choosing the plans
+        # reads facts of the database (its version, on MariaDB): there too.
+        walk = await sync_to_async(self._start_walk)()
+        next_page = sync_to_async(walk.next_page)
+        while (page := await next_page(made=True)) is not None:
+            yield page
 
-        def fetch(request: _Request) -> _Page:
-            page = walk.accept(request, self._fetch(request))
-            page.listed()
-            return page
+    def _hand_out(self, page: Page) -> Iterator[Any]:
+        """The rows of ``page``, after the callbacks; the position follows."""
+        self._run_callbacks(page)
+        in_hand = RowInHand(page.position_of, previous=self._position.position())
+        self._position = in_hand
+        for index, row in enumerate(page.rows):
+            in_hand.index = index
+            yield row
+        self._position = page.last_position()
 
-        while (request := walk.next_request()) is not None:
-            page = await sync_to_async(fetch)(request)
-            if page.count:
-                yield page
+    def _hand_out_batch(self, page: Page) -> list[Any]:
+        rows = page.listed()
+        self._run_callbacks(page)
+        self._position = page.last_position()
+        return rows
 
-    def _walk(self) -> _Walk:
+    def _run_callbacks(self, page: Page) -> None:
+        if self.callbacks:
+            rows = page.listed()
+            for callback in self.callbacks:
+                callback(rows)
+
+    def _encode(self, keys: tuple[Any, ...]) -> str:
+        return _cursor.encode(keys, salt=self._salt)
+
+    def _start_walk(self) -> Walk:
+        """A walk from the start (``after=``, ``min_id``), plans chosen."""
+        legs = self._walk_legs()
+        for leg in legs:
+            self._warn_unserved(leg)
+        return Walk(
+            legs,
+            step=self.step,
+            limit=self.limit,
+            reader=self._reader,
+            fetch=self._fetch,
+        )
+
+    def _walk_legs(self) -> tuple[Leg, ...]:
+        """The phases a walk visits, each with its plan (chosen once)."""
+        if self._legs is not None:
+            return self._legs
         connection = connections[self.queryset.db]
         phases = split_phases(self._keys, connection)
         first = 0
@@ -248,7 +283,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
             bounded = next(i for i, phase in enumerate(phases) if not phase.null_keys)
         never_null = columns_never_null(self._base.all())
         base = self._reader.prepare(self._base)
-        steps: list[_PhaseStart] = []
+        legs: list[Leg] = []
         for index, phase in enumerate(phases):
             if index < max(first, bounded):
                 continue
@@ -264,65 +299,128 @@ class RangeQuerySetWrapper(Generic[_Row]):
             if self._start is not None and index == first:
                 after = phase.project(self._start)
             phase_queryset = base.filter(condition)
-            plan = self._phase_plan_class(phase_queryset, phase)(
-                phase_queryset, phase.keys
+            legs.append(
+                Leg(
+                    phase,
+                    phase_queryset,
+                    self._phase_choice(phase_queryset, phase),
+                    after,
+                )
             )
-            steps.append(_PhaseStart(phase, plan, after))
-        return _Walk(self, steps)
+        self._legs = tuple(legs)
+        return self._legs
 
-    def _phase_plan_class(
-        self, queryset: QuerySet[Any, Any], phase: Phase
-    ) -> type[Plan]:
+    def _phase_choice(self, queryset: QuerySet[Any, Any], phase: Phase) -> PlanChoice:
         """The plan for the rows of one NULL phase.
 
-        Where leading keys are NULL the phase orders by the keys after them,
-        and the plan chosen for the whole order may not apply: an IN list on
-        a later key can lead the phase's order.
+        Where leading keys are NULL the phase orders by the keys after them:
+        "auto" chooses again, since an IN list on a later key can lead the
+        phase's order; an explicit plan was checked against every phase at
+        construction. The NULL row of a keyless phase (one at most) is one
+        plain query.
         """
         if phase.keys == self._keys:
-            return self._plan_class
+            return self._first_choice()
         if not phase.keys:
-            return PlainPlan
-        try:
-            return select_plan(self._requested_plan, queryset, phase.keys)
-        except InvalidQuerySetError:
-            return select_plan("auto", queryset, phase.keys)
+            return PlanChoice(PlainPlan)
+        return self._choose(self._requested_plan, queryset, phase.keys)
 
-    def _fetch(self, request: _Request) -> Sequence[Any]:
-        attempts = 0
-        while True:
-            before = request.plan.queries
+    def _first_choice(self) -> PlanChoice:
+        if self._choice is None:
+            self._choice = self._choose(
+                self._requested_plan, self._base.all(), self._keys
+            )
+        return self._choice
+
+    def _choose(
+        self, requested: str, queryset: QuerySet[Any, Any], keys: Sequence[Key]
+    ) -> PlanChoice:
+        connection = connections[self.queryset.db]
+        if self._indexes is None:
+            model = self.queryset.model
+            self._indexes = declared_indexes(
+                model,
+                IndexFacts.read(connection),
+                pk_is_rowid=pk_is_rowid(model, connection),
+            )
+        return choose_plan(
+            requested, queryset, keys, indexes=self._indexes, vendor=connection.vendor
+        )
+
+    def _check_phase_plans(self, plan: str) -> None:
+        """Refuse an explicit plan that cannot fetch a NULL phase's rows: the
+        phases and their orders are known without a query."""
+        if plan in ("auto", "plain") or not self._keys[0].nullable:
+            # Only a nullable leading key splits the order into phases.
+            return
+        phases = split_phases(self._keys, connections[self.queryset.db])
+        bounded = -1
+        if self.min_id is not None:
+            bounded = next(i for i, phase in enumerate(phases) if not phase.null_keys)
+        never_null = columns_never_null(self._base.all())
+        for index, phase in enumerate(phases):
+            if index < bounded or not phase.keys or phase.keys == self._keys:
+                continue
+            if any(key.name in never_null for key in phase.null_keys):
+                continue
             try:
-                return request.plan.fetch_page(request.after, request.size)
-            except OperationalError:
-                if (
-                    self.query_timeout_retries is None
-                    or attempts >= self.query_timeout_retries
-                ):
-                    raise
-                attempts += 1
-            finally:
-                self.queries += request.plan.queries - before
-            time.sleep(self.retry_delay_seconds)
+                check_plan(plan, self._base.filter(phase.filters()), phase.keys)
+            except InvalidQuerySetError:
+                nulls = " and ".join(key.name for key in phase.null_keys)
+                order = tuple(key.ordering for key in phase.keys)
+                raise InvalidQuerySetError(
+                    f"plan={plan!r} cannot fetch the rows where {nulls} IS NULL, "
+                    f"which are ordered by {order!r}: pass plan='auto' to choose a "
+                    f"plan per NULL phase, or exclude them with "
+                    f"{phase.null_keys[0].name}__isnull=False."
+                ) from None
 
-    def _announce(self, page: _Page) -> Iterable[Any]:
-        """Run the callbacks; return the rows to hand out."""
-        self._handed = -1
-        if self.callbacks:
-            rows = page.listed()
-            for callback in self.callbacks:
-                callback(rows)
-        return page.rows
+    def _warn_unserved(self, leg: Leg) -> None:
+        """Log the advisor's report for a shape no plan bounds, once."""
+        key = leg.choice.unserved
+        if key is None or already_warned(key):
+            return
+        # The advisor names indexes with the schema editor: imported, and
+        # run, only for a shape that needs its advice.
+        from rangeqs.advisor import advise  # noqa: PLC0415
 
-    def _settle(self, page: _Page) -> None:
-        self._position = page.last_position()
-        self._handing_out = None
+        # The full order's plan was chosen on the caller's queryset.
+        queryset = self._base.all() if leg.phase.keys == self._keys else leg.queryset
+        orderings = [k.ordering for k in leg.phase.keys]
+        warn_once_for(key, lambda: str(advise(queryset, order_by=orderings)))
 
-    def _last_position(self) -> tuple[Any, ...] | None:
-        """The keys of the row the caller received last."""
-        if self._handing_out is not None and self._handed >= 0:
-            return self._handing_out.position_of(self._handed)
-        return self._position
+    def _fetch(
+        self, plan: Plan, after: tuple[Any, ...] | None, size: int
+    ) -> Sequence[Any]:
+        """One page, retried on OperationalError; every statement counted."""
+        attempts = 0
+        with connections[self.queryset.db].execute_wrapper(self._count_statement):
+            while True:
+                try:
+                    return plan.fetch_page(after, size)
+                except OperationalError:
+                    if (
+                        self.query_timeout_retries is None
+                        or attempts >= self.query_timeout_retries
+                    ):
+                        raise
+                    attempts += 1
+                time.sleep(self.retry_delay_seconds)
+
+    def _count_statement(
+        self,
+        execute: Callable[..., Any],
+        sql: str,
+        params: Any,
+        many: bool,
+        context: Any,
+    ) -> Any:
+        # Counted once the database has answered, failed statements too: a
+        # caller watching the count sees an attempt that is over.
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.queries += 1
 
 
 def _phase_index(phases: Sequence[Phase], position: tuple[Any, ...]) -> int:
@@ -333,74 +431,3 @@ def _phase_index(phases: Sequence[Phase], position: tuple[Any, ...]) -> int:
         "The cursor token holds NULL for a key that cannot be NULL: pass a token "
         "made for this model's current schema."
     )
-
-
-@dataclass(frozen=True)
-class _PhaseStart:
-    phase: Phase
-    plan: Plan
-    after: tuple[Any, ...] | None
-
-
-@dataclass(frozen=True)
-class _Request:
-    plan: Plan
-    after: tuple[Any, ...] | None
-    size: int
-
-
-class _Walk:
-    """Where an iteration stands: the phase, the position in it, rows left."""
-
-    def __init__(
-        self, wrapper: RangeQuerySetWrapper[Any], steps: list[_PhaseStart]
-    ) -> None:
-        self.wrapper = wrapper
-        self.steps = steps
-        self.remaining = wrapper.limit
-        self.after = steps[0].after if steps else None
-
-    def next_request(self) -> _Request | None:
-        if not self.steps or self.remaining == 0:
-            return None
-        size = self.wrapper.step
-        if self.remaining is not None:
-            size = min(size, self.remaining)
-        return _Request(self.steps[0].plan, self.after, size)
-
-    def accept(self, request: _Request, rows: Sequence[Any]) -> _Page:
-        """The fetched rows as the caller gets them, split before anyone sees them."""
-        page = _Page(len(rows), *self.wrapper._reader.split_all(rows))
-        if request.after is not None and page.count:
-            project = self.steps[0].phase.project
-            check_advanced(
-                request.after,
-                project(page.position_of(0)),
-                project(page.last_position()),
-            )
-        if self.remaining is not None:
-            self.remaining -= page.count
-        if len(rows) < request.size:
-            # A short page ends the phase: no query to find out it is empty.
-            self.steps.pop(0)
-            self.after = self.steps[0].after if self.steps else None
-        else:
-            self.after = self.steps[0].phase.project(page.last_position())
-        return page
-
-
-@dataclass
-class _Page:
-    count: int
-    # Rows may be made as they are reached (rangeqs._plans.prepared.FetchedRows).
-    rows: Iterable[Any]
-    position_of: Callable[[int], tuple[Any, ...]]
-
-    def listed(self) -> list[Any]:
-        """The rows as a list, made once."""
-        if not isinstance(self.rows, list):
-            self.rows = list(self.rows)
-        return self.rows
-
-    def last_position(self) -> tuple[Any, ...]:
-        return self.position_of(self.count - 1)

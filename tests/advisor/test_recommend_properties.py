@@ -13,7 +13,7 @@ from rangeqs._keys import resolve_keys
 from rangeqs._where import where_conditions
 from rangeqs.advisor import advise
 from rangeqs.advisor._indexes import model_indexes
-from rangeqs.advisor._rules import fit_index
+from rangeqs.advisor._rules import fit_index, reason
 from tests.testapp.models import AdvisedEvent
 
 pytestmark = pytest.mark.django_db
@@ -72,5 +72,5 @@ def test_a_recommended_index_serves_the_shape(
     keys, _ = resolve_keys(model, order_by, reverse=False, add_tie_breaker=True)
     bounding = [c for c in where_conditions(queryset) if c.can_bound_index]
     fit = fit_index(model, added, bounding, keys, vendor=connection.vendor)
-    assert fit.served, fit.reason
+    assert fit.served, reason(fit, keys)
     assert fit.bounded_by or not where_conditions(queryset)

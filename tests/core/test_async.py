@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.db import connection
 from django.db.models.signals import post_init
 
 from rangeqs import RangeQuerySetWrapper
@@ -101,3 +107,79 @@ def test_async_iteration_makes_rows_outside_the_event_loop() -> None:
     assert len(pks) == 5
     assert len(made_in) == 5
     assert loop_thread not in made_in
+
+
+_FRESH_PROCESS = """
+import json, os, sys
+
+from django.conf import settings
+
+settings.DATABASES["default"].update(json.loads(os.environ["RANGEQS_FRESH_DATABASE"]))
+
+import django
+
+django.setup()
+
+from asgiref.sync import async_to_sync
+from django.db import connection
+from django.db import connection, transaction
+
+from rangeqs import RangeQuerySetWrapper
+from tests.testapp.models import PlanRow
+
+if connection.vendor == "sqlite":
+    # A database of its own, in memory: the test run's is not shared.
+    with connection.schema_editor() as editor:
+        editor.create_model(PlanRow)
+
+
+async def walk():
+    # Constructed on the event loop, as an async view would.
+    wrapper = RangeQuerySetWrapper(
+        PlanRow.objects.filter(group_id__in=[1, 2, 3]), order_by="id", step=2
+    )
+    return [row.pk async for row in wrapper]
+
+
+with transaction.atomic():
+    rows = PlanRow.objects.bulk_create(
+        PlanRow(project_id=1, group_id=group) for group in (1, 2, 3, 4, 1, 2)
+    )
+    expected = [row.pk for row in rows if row.group_id != 4]
+    yielded = async_to_sync(walk)()
+    transaction.set_rollback(True)
+print(json.dumps({"yielded": yielded, "expected": expected}))
+"""
+
+
+def test_async_for_over_a_wrapper_made_on_the_event_loop_of_a_fresh_process() -> None:
+    # A fresh process has asked the server nothing yet: any database work on
+    # the event loop (MariaDB's version, say) raises SynchronousOnlyOperation.
+    settings_dict = connection.settings_dict
+    database = {
+        name: settings_dict[name]
+        for name in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
+    }
+    if connection.vendor == "sqlite":
+        database["NAME"] = ":memory:"
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)]),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "RANGEQS_FRESH_DATABASE": json.dumps(database),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _FRESH_PROCESS],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=root,
+        check=False,
+    )
+
+    assert "SynchronousOnlyOperation" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    walked = json.loads(result.stdout)
+    assert walked["yielded"] == walked["expected"]
+    assert len(walked["yielded"]) == 5

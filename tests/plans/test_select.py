@@ -46,7 +46,10 @@ def test_auto_logs_the_advisors_report_once_when_no_plan_is_bounded(
     queryset = PlanRow.objects.filter(project_id__in=[7, 8, 9])
 
     with caplog.at_level(logging.WARNING, logger="rangeqs"):
-        plans = [RangeQuerySetWrapper(queryset, order_by="id").plan for _ in range(2)]
+        wrappers = [RangeQuerySetWrapper(queryset, order_by="id") for _ in range(2)]
+        for wrapper in wrappers:
+            list(wrapper)  # the plan is chosen, and the advice given, at the walk
+        plans = [wrapper.plan for wrapper in wrappers]
 
     assert plans == ["plain", "plain"]
     assert len(caplog.records) == 1

@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from rangeqs._plans.base import Plan
 from rangeqs._plans.plain import PlainPlan
-from rangeqs._plans.select import PLAN_NAMES, PlanName, select_plan
+from rangeqs._plans.select import (
+    PLAN_NAMES,
+    PlanChoice,
+    PlanName,
+    check_plan,
+    choose_plan,
+)
 
-__all__ = ["PLAN_NAMES", "PlainPlan", "Plan", "PlanName", "select_plan"]
+__all__ = [
+    "PLAN_NAMES",
+    "PlainPlan",
+    "Plan",
+    "PlanChoice",
+    "PlanName",
+    "check_plan",
+    "choose_plan",
+]

@@ -29,11 +29,14 @@ resumes under another: "after" means after in the order that
 database, NULLs included. ``rangeqs._keyset.after`` builds that condition.
 
 Fewer than ``size`` rows means the phase is exhausted: the wrapper moves on
-to the next phase without asking again. A plan counts each statement it
-executes in :attr:`Plan.queries`; the wrapper reports the total as
-``wrapper.queries``. Retrying on ``OperationalError`` is the wrapper's job:
-it calls ``fetch_page`` again with the same arguments. ``fetch_page`` is
-synchronous; async iteration runs it through
+to the next phase without asking again. The wrapper counts every statement
+a plan executes inside ``fetch_page`` (through
+``connection.execute_wrapper``) and reports the total as
+``wrapper.queries``: a plan counts nothing itself, and any statement it
+runs, MariaDB's sorted IN lists included, is counted (``Plan.queries`` is a
+leftover the wrapper no longer reads). Retrying on ``OperationalError`` is
+the wrapper's job: it calls ``fetch_page`` again with the same arguments.
+``fetch_page`` is synchronous; async iteration runs it through
 ``asgiref.sync.sync_to_async``, as Django's own async ORM does.
 """
 
@@ -74,6 +77,5 @@ class Plan(ABC):
         return queryset.order_by(*(key.ordering for key in self.keys))
 
     def run(self, queryset: QuerySet[Any, Any]) -> Sequence[Any]:
-        """Run one statement and count it; its rows are made as they are reached."""
-        self.queries += 1
+        """Run one statement; its rows are made as they are reached."""
         return PreparedPage(queryset, []).rows(())

@@ -107,7 +107,6 @@ class MergePlan(Plan):
         page = self._pages.get(shape)
         if page is None:
             page = self._pages[shape] = self._prepare(after, size)
-        self.queries += 1
         return page.rows(() if after is None else after)
 
     def _prepare(self, after: tuple[Any, ...] | None, size: int) -> PreparedPage:

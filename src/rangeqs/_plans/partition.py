@@ -99,11 +99,9 @@ class PartitionPlan(Plan):
         if after is None:
             if self._windowed(connection):
                 return self._following_windows(None, size, connection)
-            self.queries += 1
             return self._pages.rows(None, size)
         lead = self.keys[0]
         if self._one_query and connection.vendor in _ONE_QUERY_VENDORS:
-            self.queries += 1
             # Repeats what the row comparison implies, as a plain range on the
             # IN column: it lets the scan skip the finished values.
             lookup = "lte" if lead.descending else "gte"
@@ -112,7 +110,6 @@ class PartitionPlan(Plan):
                 size,
                 bound=lambda slots: Q(**{f"{lead.name}__{lookup}": slots[0]}),
             )
-        self.queries += 1
         rows = self._walks.rows(
             after,
             size,
@@ -189,7 +186,6 @@ class PartitionPlan(Plan):
             if descending:
                 return bisect.bisect_right(self._sorted, -value, key=operator.neg)
             return bisect.bisect_right(self._sorted, value)
-        self.queries += 1
         return count_values_through(
             self._lookup, connection, value, descending=descending
         )

@@ -26,5 +26,4 @@ class PlainPlan(Plan):
         self._pages = PreparedPages(self.queryset, self.keys)
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
-        self.queries += 1
         return self._pages.rows(after, size)

@@ -1,31 +1,40 @@
 """Choose the plan for a queryset (``plan=`` of the wrapper).
 
+A pure function of the queryset's analysed shape (its conditions, the IN
+column, the model's indexes as declared) and a few facts about the database
+(:class:`~rangeqs._declared_indexes.IndexFacts`): no query, no schema editor. The
+wrapper checks the arguments at construction (:func:`check_plan`) and
+chooses when the walk starts (:func:`choose_plan`).
+
 ``"auto"`` keeps every page's work bounded when it can:
 
 1. partition, when the filters have an IN list of several values, the keys
    start with its column, and an index serves ``col = v`` ordered by the
-   keys (the advisor's verdict on one value's branch);
+   keys (the served rule on one value's branch);
 2. merge, when the keys do not start with the IN column, the list has at most
-   :data:`~rangeqs._plans.merge.MERGE_MAX_VALUES` values, and an index serves
-   ``col = v`` ordered by the keys;
+   :data:`~rangeqs._plans.merge.MERGE_MAX_VALUES` values, an index serves
+   ``col = v`` ordered by the keys, and the queryset does not lock its rows
+   (``select_for_update()``: no database locks the rows of a UNION);
 3. plain, when an index serves the keys under the filters as they are;
-4. otherwise plain, and the advisor's report is logged once on logger
-   ``"rangeqs"``: no plan can bound the pages without a new index.
+4. otherwise plain, and the choice names the shape the advisor's report is
+   logged for, once, on logger ``"rangeqs"``: no plan can bound the pages
+   without a new index.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.db.models import Q
 
+from rangeqs._index_rules import judge
 from rangeqs._inlist import in_list_condition
+from rangeqs._keys import resolve_keys
 from rangeqs._plans.merge import MERGE_MAX_VALUES, MergePlan
 from rangeqs._plans.partition import PartitionPlan
 from rangeqs._plans.plain import PlainPlan
-from rangeqs._where import without_condition
-from rangeqs.advisor import advise
-from rangeqs.advisor._advise import warn_once
+from rangeqs._where import where_conditions, without_condition
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
@@ -33,64 +42,103 @@ if TYPE_CHECKING:
 
     from django.db.models import QuerySet
 
+    from rangeqs._declared_indexes import ModelIndex
     from rangeqs._keys import Key
     from rangeqs._plans.base import Plan
     from rangeqs._where import Condition
 
-__all__ = ["PLAN_NAMES", "PlanName", "select_plan"]
+__all__ = ["PLAN_NAMES", "PlanChoice", "PlanName", "check_plan", "choose_plan"]
 
 PlanName = Literal["auto", "plain", "merge", "partition"]
 PLAN_NAMES: tuple[str, ...] = ("auto", "plain", "merge", "partition")
 
+_PLANS: dict[str, type[Plan]] = {
+    "plain": PlainPlan,
+    "merge": MergePlan,
+    "partition": PartitionPlan,
+}
 
-def select_plan(
+
+@dataclass(frozen=True)
+class PlanChoice:
+    plan: type[Plan]
+    #: Set when no plan bounds the pages with the declared indexes: the
+    #: shape to warn about once (``Verdict.warning_key``).
+    unserved: tuple[Any, ...] | None = None
+
+
+def check_plan(
     requested: str, queryset: QuerySet[Any, Any], keys: Sequence[Key]
-) -> type[Plan]:
-    """The plan class for ``requested``; "auto" picks one for the queryset's shape."""
+) -> None:
+    """Refuse a plan that cannot page ``queryset`` by ``keys``, from the
+    queryset's shape alone (read on a copy: inspecting a query can cache
+    state on it, such as ``Query.base_table``)."""
     if requested not in PLAN_NAMES:
         raise InvalidQuerySetError(
             f"plan={requested!r} is not a plan: use one of "
             f"{', '.join(map(repr, PLAN_NAMES))}."
         )
-    if requested == "plain":
-        return PlainPlan
+    if requested in ("plain", "auto"):
+        return
+    queryset = queryset.all()
     lead = keys[0].name
     leading_list = in_list_condition(queryset, column=lead)
     other_list = in_list_condition(queryset, not_column=lead)
     if requested == "partition":
         _check_partition(leading_list, other_list, keys)
-        return PartitionPlan
-    if requested == "merge":
-        _check_merge(other_list, leading_list, keys)
-        return MergePlan
-    return _auto(queryset, keys, leading_list, other_list)
+        return
+    _check_merge(other_list, leading_list, keys)
+    if queryset.query.select_for_update:
+        raise InvalidQuerySetError(
+            "plan='merge' unions one query per value, and databases refuse "
+            "select_for_update() on a UNION: use plan='partition' with "
+            "order_by starting with the IN column, or plan='plain'."
+        )
 
 
-def _auto(
+def choose_plan(
+    requested: str,
     queryset: QuerySet[Any, Any],
     keys: Sequence[Key],
-    leading_list: Condition | None,
-    other_list: Condition | None,
-) -> type[Plan]:
-    orderings = [key.ordering for key in keys]
+    *,
+    indexes: Sequence[ModelIndex],
+    vendor: str,
+) -> PlanChoice:
+    """The plan for ``requested`` (checked by :func:`check_plan`); "auto"
+    picks one for the queryset's shape and the declared ``indexes``."""
+    if requested != "auto":
+        return PlanChoice(_PLANS[requested])
+    model = queryset.model
+    # The keys as the advisor resolves them: a NULL phase's keys may need
+    # the pk appended to be unique.
+    keys, _ = resolve_keys(
+        model, [key.ordering for key in keys], reverse=False, add_tie_breaker=True
+    )
+    lead = keys[0].name
+    leading_list = in_list_condition(queryset, column=lead)
+    other_list = in_list_condition(queryset, not_column=lead)
+
+    def served(conditions: Sequence[Condition]) -> bool:
+        return judge(model, conditions, keys, indexes, vendor=vendor).served
+
     # Even where an index gives the order of (col, key) under `col IN (...)`,
     # a plain page re-enters every listed value on every page: only a single
     # value leaves nothing for the IN-list plans to save.
-    if _several_values(leading_list) and _branch_served(
-        queryset, leading_list, orderings
+    if _several_values(leading_list) and served(
+        _one_value_branch(queryset, leading_list)
     ):
-        return PartitionPlan
+        return PlanChoice(PartitionPlan)
     if (
         other_list is not None
+        and not queryset.query.select_for_update
         and 1 < _distinct_count(other_list) <= MERGE_MAX_VALUES
-        and _branch_served(queryset, other_list, orderings)
+        and served(_one_value_branch(queryset, other_list))
     ):
-        return MergePlan
-    report = advise(queryset, order_by=orderings)
-    if report.served:
-        return PlainPlan
-    warn_once(report)
-    return PlainPlan
+        return PlanChoice(MergePlan)
+    verdict = judge(model, where_conditions(queryset), keys, indexes, vendor=vendor)
+    if verdict.served:
+        return PlanChoice(PlainPlan)
+    return PlanChoice(PlainPlan, unserved=verdict.warning_key(model, keys))
 
 
 def _several_values(condition: Condition | None) -> bool:
@@ -101,18 +149,17 @@ def _distinct_count(condition: Condition) -> int:
     return len(set(condition.values or ()))
 
 
-def _branch_served(
-    queryset: QuerySet[Any, Any], condition: Condition | None, orderings: Sequence[str]
-) -> bool:
-    """Whether an index serves the keys for one value of the list (the advisor's
-    static verdict on ``col = v`` in the place of ``col IN (...)``)."""
+def _one_value_branch(
+    queryset: QuerySet[Any, Any], condition: Condition | None
+) -> Sequence[Condition]:
+    """The conditions of ``col = v`` in the place of ``col IN (...)``."""
     assert condition is not None
     assert condition.field is not None
     assert condition.values
     one_value = without_condition(queryset, condition).filter(
         Q(**{condition.field.attname: condition.values[0]})
     )
-    return advise(one_value, order_by=orderings).served
+    return where_conditions(one_value)
 
 
 def _check_partition(

@@ -2,46 +2,40 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.db import connections
 from django.db.models import QuerySet
 
+from rangeqs._index_rules import judge
 from rangeqs._keys import resolve_keys
+from rangeqs._warnings import _warned, warn_once_for
 from rangeqs._where import where_conditions
 from rangeqs.advisor._indexes import model_indexes
 from rangeqs.advisor._recommend import recommend
 from rangeqs.advisor._report import Report
-from rangeqs.advisor._rules import fit_index, ways_out
+from rangeqs.advisor._rules import reason, ways_out
 from rangeqs.advisor._statistics import distinct_values
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from rangeqs._index_rules import IndexFit
     from rangeqs._keys import Key
     from rangeqs._where import Condition
     from rangeqs.advisor._recommend import Recommendation
-    from rangeqs.advisor._rules import IndexFit
 
 __all__ = ["advise", "check_index"]
 
-logger = logging.getLogger("rangeqs")
-
-# Reports already logged in this process. A worker builds the same wrapper for
-# every task it runs; one warning per shape is advice, one per task is noise.
-# check_index=True and plan="auto" share it, so a wrapper with both logs once.
-_logged_reports: set[str] = set()
+# The registry, under the name the tests of earlier releases cleared.
+_logged_reports = _warned
 
 
 def warn_once(report: Report) -> None:
-    """Log ``report`` as a warning on logger "rangeqs", once per process."""
-    text = str(report)
-    if text in _logged_reports:
-        return
-    _logged_reports.add(text)
-    logger.warning("%s", text)
+    """Log ``report`` as a warning on logger "rangeqs", once per process and
+    shape (see :mod:`rangeqs._warnings`)."""
+    warn_once_for(report._warning_key, lambda: str(report))
 
 
 def advise(
@@ -70,14 +64,9 @@ def advise(
     bounding = [c for c in conditions if c.can_bound_index]
     indexes = model_indexes(model, connection)
     vendor = connection.vendor
-    fits = [fit_index(model, index, bounding, keys, vendor=vendor) for index in indexes]
+    verdict = judge(model, conditions, keys, indexes, vendor=vendor)
+    fits, best, served = verdict.fits, verdict.best, verdict.served
     filter_columns = _filter_columns(model, conditions)
-    best = _best_fit(fits, keys, filtered=bool(conditions))
-    served = (
-        best is not None and best.served and (bool(best.bounded_by) or not conditions)
-    )
-    needs_sort = best is None or not best.ordered
-    full_scan = best is None or (not best.bounded_by and bool(conditions))
     used = set() if best is None else {*best.bounded_by, *(k.name for k in keys)}
     residual = tuple(column for column in filter_columns if column not in used)
     reasons = _reasons(
@@ -97,8 +86,8 @@ def advise(
     return Report(
         served=served,
         index_name=None if best is None else best.index.name,
-        needs_sort=needs_sort,
-        full_scan=full_scan,
+        needs_sort=verdict.needs_sort,
+        full_scan=verdict.full_scan,
         residual_filters=residual,
         reasons=reasons,
         recommendation=recommendation,
@@ -106,6 +95,7 @@ def advise(
         order_by=tuple(key.ordering for key in keys),
         _queryset=queryset,
         _keys=keys,
+        _warning_key=verdict.warning_key(model, keys),
     )
 
 
@@ -202,32 +192,6 @@ def _filter_columns(model: Any, conditions: Sequence[Condition]) -> list[str]:
     return columns
 
 
-def _best_fit(
-    fits: Sequence[IndexFit], keys: Sequence[Key], *, filtered: bool
-) -> IndexFit | None:
-    """The serving index that the filters narrow most; else the index that
-    narrows the scan most; else one that at least gives the order.
-
-    Ties go to the index that holds the keyset columns (the one a fix, merge
-    plan or new order, builds on), then to one that declares them rather than
-    gets the pk appended by the database, then to the shorter one.
-    """
-    key_names = {key.name for key in keys}
-
-    def rank(fit: IndexFit) -> tuple[int, int, bool, int]:
-        held = len(key_names.intersection(fit.columns))
-        return (len(fit.bounded_by), held, not fit.index.pk_appended, -len(fit.columns))
-
-    served = [f for f in fits if f.served and (f.bounded_by or not filtered)]
-    if served:
-        return max(served, key=rank)
-    narrowing = [f for f in fits if f.usable and f.bounded_by]
-    if narrowing:
-        return max(narrowing, key=rank)
-    ordered = [f for f in fits if f.served]
-    return ordered[0] if ordered else None
-
-
 def _reasons(
     fits: Sequence[IndexFit],
     best: IndexFit | None,
@@ -240,7 +204,7 @@ def _reasons(
     reasons: list[str] = []
     if served:
         assert best is not None
-        reasons.append(best.reason)
+        reasons.append(reason(best, keys))
     else:
         involved = {k.name for k in keys} | {
             c.field.attname for c in conditions if c.field is not None
@@ -250,11 +214,13 @@ def _reasons(
             declared = fit.columns[:-1] if fit.index.pk_appended else fit.columns
             if fit is not best and fit.usable and not involved & set(declared):
                 continue
-            reason = fit.reason
+            sentence = reason(fit, keys)
             if fit.ordered and not fit.bounded_by:
-                reason = reason.removesuffix(".") + ", but no filter narrows its scan."
-            if reason not in reasons:
-                reasons.append(reason)
+                sentence = (
+                    sentence.removesuffix(".") + ", but no filter narrows its scan."
+                )
+            if sentence not in reasons:
+                reasons.append(sentence)
         if best is not None and best.breaker is not None:
             reasons.append(ways_out(best, keys))
         if best is not None and best.ordered and not best.bounded_by:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.db.migrations.writer import MigrationWriter
 
-from rangeqs.advisor._rules import pins_order
+from rangeqs._index_rules import pins_order
 from rangeqs.operations import AddIndexConcurrently
 
 if TYPE_CHECKING:
@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 
     from django.db.models import Model, Q
 
+    from rangeqs._declared_indexes import ModelIndex
     from rangeqs._keys import Key
     from rangeqs._where import Condition
-    from rangeqs.advisor._indexes import ModelIndex
 
 __all__ = ["Recommendation", "recommend"]
 

@@ -45,6 +45,8 @@ class Report:
     _queryset: QuerySet[Any] = field(repr=False, compare=False)
     # Typed loosely: the key type is internal and would show in the docs.
     _keys: tuple[Any, ...] = field(repr=False, compare=False)
+    # What makes two reports the same advice (rangeqs._warnings).
+    _warning_key: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
     def verify(
         self,
