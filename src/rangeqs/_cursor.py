@@ -58,12 +58,16 @@ def salt(model_label: str, order_by: Sequence[str]) -> str:
 
 
 def encode(position: Sequence[Any], *, salt: str) -> str:
-    return signing.dumps([_encode_value(value) for value in position], salt=salt)
+    # No timestamp (unlike signing.dumps): one position, one token, whenever
+    # it is read, so tokens can be compared and stored as checkpoints.
+    return signing.Signer(salt=salt).sign_object(
+        [_encode_value(value) for value in position]
+    )
 
 
 def decode(token: str, *, salt: str, length: int) -> tuple[Any, ...]:
     try:
-        payload = signing.loads(token, salt=salt)
+        payload = signing.Signer(salt=salt).unsign_object(token)
         values = tuple(_decode_value(item) for item in payload)
     except (
         signing.BadSignature,
