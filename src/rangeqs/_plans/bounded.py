@@ -79,11 +79,15 @@ class PageGuard:
     index_name: str
     #: The table the pages read.
     table: str
+    #: The index can be named in a hint (SQLite's rowid is no index).
+    hintable: bool = True
 
     def hinted(self, sql: str, connection: BaseDatabaseWrapper) -> str:
         """``sql`` with the vendor's hint to read the table through the index."""
         vendor = connection.vendor
         quote = connection.ops.quote_name
+        if not self.hintable:
+            return sql
         if vendor == "sqlite":
             hint = f"INDEXED BY {quote(self.index_name)}"
         elif vendor == "mysql":
@@ -145,14 +149,22 @@ def page_guard(
         return None
     connection = connections[queryset.db]
     model = queryset.model
+    indexes = model_indexes(model, connection)
     other_ways_in = any(
         residual.intersection(column.attname for column in index.columns)
-        for index in model_indexes(model, connection)
+        for index in indexes
         if index.name != report.index_name
     )
     if not other_ways_in:
         return None
-    return PageGuard(index_name=report.index_name, table=model._meta.db_table)
+    serving = next(index for index in indexes if index.name == report.index_name)
+    return PageGuard(
+        index_name=report.index_name,
+        table=model._meta.db_table,
+        hintable=not (
+            connection.vendor == "sqlite" and serving.source.startswith("primary key")
+        ),
+    )
 
 
 def _one_value_page(
