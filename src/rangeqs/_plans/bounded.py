@@ -210,29 +210,16 @@ def _restore_planner_settings(
         cursor.execute(f"SELECT {writes}", list(previous))
 
 
+# libpq's PQtransactionStatus values, which psycopg 3 and psycopg2 both
+# report as connection.info.transaction_status.
+_PQTRANS_INERROR = 3
+_PQTRANS_UNKNOWN = 4
+
+
 def _transaction_failed(connection: BaseDatabaseWrapper) -> bool:
     """The server transaction is aborted (or the connection gone)."""
     raw: Any = connection.connection
-    if raw is None or getattr(raw, "closed", False):
+    if raw is None or raw.closed:
         return True
-    info = getattr(raw, "info", None)
-    if info is not None and hasattr(info, "transaction_status"):  # psycopg 3
-        import psycopg  # noqa: PLC0415
-
-        status = info.transaction_status
-        return bool(
-            status
-            in (
-                psycopg.pq.TransactionStatus.INERROR,
-                psycopg.pq.TransactionStatus.UNKNOWN,
-            )
-        )
-    import psycopg2.extensions  # noqa: PLC0415
-
-    return bool(
-        raw.get_transaction_status()
-        in (
-            psycopg2.extensions.TRANSACTION_STATUS_INERROR,
-            psycopg2.extensions.TRANSACTION_STATUS_UNKNOWN,
-        )
-    )
+    status = int(raw.info.transaction_status)
+    return status in {_PQTRANS_INERROR, _PQTRANS_UNKNOWN}

@@ -58,6 +58,9 @@ class Plan:
     estimated_rows: float | None = None
     #: The rows that scan found (with ``analyze``; None otherwise).
     actual_rows: float | None = None
+    #: Other indexes read whole to filter the rows (MariaDB's rowid filter:
+    #: every entry the filter on that index matches, on every page).
+    filter_index_names: tuple[str, ...] = ()
 
     @property
     def served(self) -> bool:
@@ -79,6 +82,7 @@ class _Reading:
     index_names: list[str] = field(default_factory=list)
     estimated_rows: float | None = None
     actual_rows: float | None = None
+    filter_index_names: list[str] = field(default_factory=list)
 
 
 def explain_page(
@@ -210,6 +214,7 @@ def _explain_after(
         sql=str(page.query),
         estimated_rows=reading.estimated_rows,
         actual_rows=reading.actual_rows,
+        filter_index_names=tuple(reading.filter_index_names),
     )
 
 
@@ -279,6 +284,9 @@ def _read_mariadb(raw: Any) -> _Reading:
                 reading.sequential = True
             if "key" in value:
                 reading.index_names.append(value["key"])
+            rowid_filter = value.get("rowid_filter", {}).get("range", {})
+            if "key" in rowid_filter:
+                reading.filter_index_names.append(rowid_filter["key"])
             if "rows" in value and reading.estimated_rows is None:
                 filtered = float(value.get("filtered", 100))
                 reading.estimated_rows = float(value["rows"]) * filtered / 100

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Fix", "LiveFinding", "LiveReport", "live_report"]
 
-FindingCode = Literal["sorts", "other-index", "full-scan"]
-FixCode = Literal["analyze", "create-statistics", "hint", "index"]
+FindingCode = Literal["sorts", "other-index", "filter-index", "full-scan"]
+FixCode = Literal["analyze", "create-statistics", "planner-settings", "hint", "index"]
 
 _WIDTH = 88
 
@@ -44,7 +44,7 @@ class LiveFinding:
     code: FindingCode
     #: ``"start"``, ``"middle"`` or ``"end"`` of the walk.
     position: str
-    #: The indexes the planner reads there.
+    #: The indexes the planner reads there (to find rows, then to filter them).
     chosen_indexes: tuple[str, ...]
     #: The rows it expects the table scan to find, and (with ``analyze``)
     #: the rows it found.
@@ -145,13 +145,15 @@ def _findings(position: str, plan: Plan, index_name: str | None) -> list[LiveFin
         codes.append("sorts")
     if index_name is not None and index_name not in plan.index_names:
         codes.append("other-index")
+    if plan.filter_index_names:
+        codes.append("filter-index")
     if plan.full_scan:
         codes.append("full-scan")
     return [
         LiveFinding(
             code=code,
             position=position,
-            chosen_indexes=plan.index_names,
+            chosen_indexes=(*plan.index_names, *plan.filter_index_names),
             estimated_rows=plan.estimated_rows,
             actual_rows=plan.actual_rows,
         )
@@ -203,7 +205,15 @@ def _fixes(report: Report, queryset: QuerySet[Any], *, using: str) -> tuple[Fix,
             )
         )
     assert report.index_name is not None
-    if vendor == "sqlite":
+    if vendor == "postgresql":
+        # No hints without an extension: settings for the statement alone.
+        fixes.append(
+            Fix(
+                "planner-settings",
+                "SET LOCAL enable_sort = off; SET LOCAL enable_incremental_sort = off",
+            )
+        )
+    elif vendor == "sqlite":
         fixes.append(
             Fix("hint", f"FROM {quote(table)} INDEXED BY {quote(report.index_name)}")
         )
@@ -224,6 +234,7 @@ def _pages_guarded(queryset: QuerySet[Any], keys: Sequence[Any]) -> bool:
 _FINDING_TEXT: dict[FindingCode, str] = {
     "sorts": "sorts the rows it finds",
     "other-index": "does not read {index}",
+    "filter-index": "filters the rows with another index, read whole on every page",
     "full-scan": "reads rows no filter narrows",
 }
 
@@ -233,6 +244,10 @@ _FIX_TEXT: dict[FixCode, str] = {
         "PostgreSQL multiplies the selectivities of the filters as if the "
         "columns were independent; tell it they are not (functional "
         "dependencies, PostgreSQL 10+), then re-check:"
+    ),
+    "planner-settings": (
+        "Or turn sorts off for the page statement alone, in its transaction "
+        "(what rangeqs's own pages do):"
     ),
     "hint": "Name the index in the query (a hint):",
     "index": "Add the index the static verdict recommends:",
