@@ -275,15 +275,20 @@ def render_live(live: LiveReport) -> str:
         f"rangeqs live check for {live.model_label}, order_by={live.order_by!r}",
         verdict,
     ]
-    for finding in live.findings:
-        what = _FINDING_TEXT[finding.code].format(index=live.index_name)
-        chosen = ", ".join(finding.chosen_indexes) or "no index"
-        estimate = f"expects {_rows(finding.estimated_rows)} rows"
-        if finding.actual_rows is not None:
-            estimate += f", finds {_rows(finding.actual_rows)}"
+    positions = dict.fromkeys(finding.position for finding in live.findings)
+    for position in positions:
+        found = [f for f in live.findings if f.position == position]
+        what = " and ".join(
+            _FINDING_TEXT[f.code].format(index=live.index_name) for f in found
+        )
+        first = found[0]
+        chosen = ", ".join(first.chosen_indexes) or "no index"
+        estimate = f"expects {_rows(first.estimated_rows)} rows"
+        if first.actual_rows is not None:
+            estimate += f", finds {_rows(first.actual_rows)}"
         lines.append(
             textwrap.fill(
-                f"At the {finding.position} of the walk the planner {what} "
+                f"At the {position} of the walk the planner {what} "
                 f"(reads {chosen}; {estimate}).",
                 _WIDTH,
                 initial_indent="  - ",
