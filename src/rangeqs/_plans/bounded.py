@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from rangeqs._keys import Key
+    from rangeqs.advisor._indexes import ModelIndex
 
 __all__ = ["PLANNER_SETTINGS", "PageGuard", "page_guard"]
 
@@ -79,7 +80,8 @@ class PageGuard:
     index_name: str
     #: The table the pages read.
     table: str
-    #: The index can be named in a hint (SQLite's rowid is no index).
+    #: The index can be named in a hint: its name is the one the model
+    #: declares, and it leads with the IN column a page walks.
     hintable: bool = True
 
     def hinted(self, sql: str, connection: BaseDatabaseWrapper) -> str:
@@ -141,7 +143,8 @@ def page_guard(
     page = _one_value_page(queryset, keys, list_kind)
     if page is None:
         return None
-    report = advise(page, order_by=[key.ordering for key in keys])
+    page_queryset, in_column = page
+    report = advise(page_queryset, order_by=[key.ordering for key in keys])
     if not report.served or report.index_name is None:
         return None
     residual = set(report.residual_filters)
@@ -161,19 +164,31 @@ def page_guard(
     return PageGuard(
         index_name=report.index_name,
         table=model._meta.db_table,
-        hintable=not (
-            connection.vendor == "sqlite" and serving.source.startswith("primary key")
-        ),
+        hintable=_hintable(serving, in_column),
     )
+
+
+def _hintable(index: ModelIndex, in_column: str | None) -> bool:
+    # Names the database chose (a primary key, an inline unique, a foreign
+    # key's index on InnoDB) are guessed, and a hint naming a missing index
+    # is an error on SQLite and MariaDB.
+    declared = index.source.startswith(("Meta.indexes", "UniqueConstraint"))
+    # An index that serves one value's page without leading with its column
+    # (MariaDB's (project_id, id) for `project_id = X AND group_id = v ORDER
+    # BY id`) reads the whole tenant: never force it.
+    leads = in_column is None or (
+        bool(index.columns) and index.columns[0].attname == in_column
+    )
+    return declared and leads
 
 
 def _one_value_page(
     queryset: QuerySet[Any, Any], keys: Sequence[Key], list_kind: ListKind | None
-) -> QuerySet[Any, Any] | None:
+) -> tuple[QuerySet[Any, Any], str | None] | None:
     """The filters a page statement is planned with: the IN list, for the
-    plans that walk it, as one of its values."""
+    plans that walk it, as one of its values; and the IN column."""
     if list_kind is None:
-        return queryset
+        return queryset, None
     lead = keys[0].name
     condition = (
         in_list_condition(queryset, column=lead)
@@ -182,9 +197,11 @@ def _one_value_page(
     )
     if condition is None or condition.field is None or not condition.values:
         return None
-    return without_condition(queryset, condition).filter(
-        Q(**{condition.field.attname: condition.values[0]})
+    attname = str(condition.field.attname)
+    one_value = without_condition(queryset, condition).filter(
+        Q(**{attname: condition.values[0]})
     )
+    return one_value, attname
 
 
 def _set_planner_settings(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
