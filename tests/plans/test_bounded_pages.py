@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from rangeqs import RangeQuerySetWrapper
@@ -276,3 +277,17 @@ def test_pages_without_a_second_way_in_run_no_extra_statement() -> None:
     statements = [q["sql"] for q in captured.captured_queries]
     assert len(statements) == wrapper.queries
     assert not [sql for sql in statements if re.search("INDEXED BY|FORCE INDEX", sql)]
+
+
+def test_select_for_update_outside_a_transaction_is_still_refused(
+    tenant: QuerySet[BoundedRow],
+) -> None:
+    if not connection.features.has_select_for_update:
+        pytest.skip("SQLite has no SELECT ... FOR UPDATE")
+    # A guarded page runs in a transaction of its own in autocommit; that
+    # must not make row locks that end with the page look allowed.
+    with pytest.raises(TransactionManagementError):
+        _walk(tenant.select_for_update())
+
+    assert not connection.in_atomic_block
+    assert not _server_transaction_open()
