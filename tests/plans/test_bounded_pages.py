@@ -291,3 +291,25 @@ def test_select_for_update_outside_a_transaction_is_still_refused(
 
     assert not connection.in_atomic_block
     assert not _server_transaction_open()
+
+
+@pytest.mark.parametrize(
+    "order_by", [("group_id", "id"), ("-group_id", "-id"), ("id",)]
+)
+def test_guarded_pages_of_a_long_list_return_the_rows_django_returns(
+    tenant: QuerySet[BoundedRow], order_by: tuple[str, ...]
+) -> None:
+    # 1,500 more values: the list goes as one parameter (and in windows on
+    # MariaDB), and the hint must sit on the table, not on the list.
+    listed = [*tenant.values_list("group_id", flat=True).distinct(), *range(5000, 6500)]
+    queryset = BoundedRow.objects.filter(project_id=0, group_id__in=listed)
+    plan = "merge" if order_by == ("id",) else "auto"
+    if plan == "merge":
+        queryset = tenant
+
+    rows = [
+        row.pk
+        for row in RangeQuerySetWrapper(queryset, order_by=order_by, step=37, plan=plan)
+    ]
+
+    assert rows == list(queryset.order_by(*order_by).values_list("pk", flat=True))
