@@ -30,6 +30,8 @@ def assert_index_serves(
     *,
     order_by: str | Sequence[str],
     using: str | None = None,
+    verify: bool = False,
+    step: int = 100,
 ) -> Report:
     """Raise AssertionError, with the advisor's whole report as the message,
     unless one index serves ``order_by`` under the queryset's filters.
@@ -38,8 +40,19 @@ def assert_index_serves(
     empty test database. ``using`` names the database whose rules apply
     (MariaDB, for one, appends the primary key to every index); the default
     is the queryset's. Returns the report.
+
+    ``verify=True`` also asks the live planner, on a database filled and
+    analysed like production: it fails, with the live report as the message,
+    when a page of ``step`` rows at the start, middle or end of the walk does
+    not read that index or sorts (``Report.verify_planner()``).
     """
     report = advise(queryset, order_by=order_by, using=using)
     if not report.served:
         raise AssertionError(f"No index serves this keyset walk.\n{report}")
+    if verify:
+        live = report.verify_planner(using, step=step)
+        if not live.served_by_planner:
+            raise AssertionError(
+                f"The live planner does not use the serving index.\n{live}"
+            )
     return report

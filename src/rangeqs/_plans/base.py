@@ -46,6 +46,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rangeqs._inlist import rewrite_in_lists
+from rangeqs._plans.bounded import page_guard
 from rangeqs._plans.prepared import PreparedPage
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from rangeqs._keys import Key
+    from rangeqs._plans.bounded import ListKind
 
 
 class Plan(ABC):
@@ -61,8 +63,12 @@ class Plan(ABC):
 
     #: The name callers pass as ``plan=`` and read back from ``wrapper.plan``.
     name: ClassVar[str]
+    #: The IN list whose values a page takes one at a time (rangeqs._plans.bounded).
+    walks_list: ClassVar[ListKind | None] = None
 
     def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
+        # Planned on the filters as written, before the IN lists are rewritten.
+        self.guard = page_guard(queryset, keys, list_kind=self.walks_list)
         # Long IN lists go as one parameter, whatever the plan (rangeqs._inlist).
         self.queryset = rewrite_in_lists(queryset)
         self.keys = tuple(keys)
@@ -78,4 +84,4 @@ class Plan(ABC):
 
     def run(self, queryset: QuerySet[Any, Any]) -> Sequence[Any]:
         """Run one statement; its rows are made as they are reached."""
-        return PreparedPage(queryset, []).rows(())
+        return PreparedPage(queryset, [], guard=self.guard).rows(())

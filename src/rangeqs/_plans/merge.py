@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
     from rangeqs._keys import Key
+    from rangeqs._plans.bounded import PageGuard
 
 __all__ = ["MERGE_MAX_VALUES", "MergePlan"]
 
@@ -74,6 +75,7 @@ class MergePlan(Plan):
     """Pages in the keys' global order, merged from one index walk per value."""
 
     name = "merge"
+    walks_list = "other"
 
     def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
         super().__init__(queryset, keys)
@@ -119,13 +121,14 @@ class MergePlan(Plan):
             fields = [key.field for key in self.keys]
         branches = [self._branch(value, bound) for value in self._values]
         if len(branches) == 1:
-            return PreparedPage(branches[0][:size], fields)
+            return PreparedPage(branches[0][:size], fields, guard=self.guard)
         if connection.vendor in _LAZY_MERGE_VENDORS:
             page = _UnionPage(
                 [branch[:size] for branch in branches],
                 fields,
                 keys=self.keys,
                 union=self._union,
+                guard=self.guard,
             )
             if page.key_columns(connection) is not None:
                 return page
@@ -133,6 +136,7 @@ class MergePlan(Plan):
         return PreparedPage(
             self.ordered(self.queryset.filter(_InMergedKeys(F("pk"), merged)))[:size],
             fields,
+            guard=self.guard,
         )
 
     def _branch(self, value: Any, bound: Q | Expression) -> QuerySet[Any, Any]:
@@ -182,8 +186,9 @@ class _UnionPage(PreparedPage):
         *,
         keys: Sequence[Key],
         union: str,
+        guard: PageGuard | None = None,
     ) -> None:
-        super().__init__(branches[0], fields)
+        super().__init__(branches[0], fields, guard=guard)
         self.branches = list(branches)
         self.keys = tuple(keys)
         self.union = union

@@ -70,6 +70,7 @@ class PartitionPlan(Plan):
     """Pages in the order of the IN column's values, then the other keys."""
 
     name = "partition"
+    walks_list = "leading"
 
     def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
         super().__init__(queryset, keys)
@@ -90,9 +91,9 @@ class PartitionPlan(Plan):
         self._without_list = without_condition(self.queryset, condition)
         # MariaDB, long lists: the listed values in the database's order.
         self._sorted: list[Any] | None = None
-        self._pages = PreparedPages(self.queryset, self.keys)
+        self._pages = PreparedPages(self.queryset, self.keys, guard=self.guard)
         # SQLite and MariaDB, and long lists: walks of one value at a time.
-        self._walks = PreparedPages(self._without_list, self.keys)
+        self._walks = PreparedPages(self._without_list, self.keys, guard=self.guard)
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
         connection = connections[self.queryset.db]

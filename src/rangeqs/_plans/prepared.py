@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
     from rangeqs._keys import Key
+    from rangeqs._plans.bounded import PageGuard
 
 __all__ = [
     "FetchedRows",
@@ -249,14 +250,20 @@ class PreparedPage:
     """``queryset`` compiled once; :meth:`rows` runs it with the slots' values.
 
     ``fields[i]`` converts the value of ``Slot(i)`` for the database, as a
-    filter on that field would.
+    filter on that field would. ``guard`` keeps the statement to the index
+    that serves it (see :mod:`rangeqs._plans.bounded`).
     """
 
     def __init__(
-        self, queryset: QuerySet[Any, Any], fields: Sequence[Field[Any, Any]]
+        self,
+        queryset: QuerySet[Any, Any],
+        fields: Sequence[Field[Any, Any]],
+        *,
+        guard: PageGuard | None = None,
     ) -> None:
         self.queryset = queryset
         self.fields = tuple(fields)
+        self.guard = guard
         self._compiled: _Compiled | None = None
 
     def rows(self, values: Sequence[Any]) -> Sequence[Any]:
@@ -280,7 +287,11 @@ class PreparedPage:
             return sql, params
 
         compiler.as_sql = as_sql  # type: ignore[method-assign]
-        chunks = compiler.execute_sql(MULTI, chunked_fetch=False) or []
+        if self.guard is None or sql is None:
+            chunks = compiler.execute_sql(MULTI, chunked_fetch=False) or []
+        else:
+            with self.guard.statement(connection):
+                chunks = compiler.execute_sql(MULTI, chunked_fetch=False) or []
         return FetchedRows(
             self.queryset,
             compiler,
@@ -300,6 +311,8 @@ class PreparedPage:
                 compiler = self.queryset.query.get_compiler(connection=connection)
                 compiled = _Compiled(connection, compiler, None, ())
             else:
+                if self.guard is not None:
+                    sql = self.guard.hinted(sql, connection)
                 compiled = _Compiled(connection, compiler, sql, params)
             self._compiled = compiled
         return compiled
@@ -428,9 +441,16 @@ class PreparedPages:
     for rows and never compiles a page twice.
     """
 
-    def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
+    def __init__(
+        self,
+        queryset: QuerySet[Any, Any],
+        keys: Sequence[Key],
+        *,
+        guard: PageGuard | None = None,
+    ) -> None:
         self.queryset = queryset
         self.keys = tuple(keys)
+        self.guard = guard
         self._pages: dict[tuple[int, tuple[bool, ...] | None], PreparedPage] = {}
 
     def rows(
@@ -463,6 +483,6 @@ class PreparedPages:
             ordered = self.queryset.filter(*conditions).order_by(
                 *(key.ordering for key in self.keys)
             )
-            page = PreparedPage(ordered[:size], fields)
+            page = PreparedPage(ordered[:size], fields, guard=self.guard)
             self._pages[shape] = page
         return page.rows(() if after is None else after)

@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from rangeqs.advisor._advise import advise, check_index
 from rangeqs.advisor._explain import Plan
+from rangeqs.advisor._live import Fix, LiveFinding, LiveReport
 from rangeqs.advisor._recommend import Recommendation
 from rangeqs.advisor._report import Report
 
-__all__ = ["Plan", "Recommendation", "Report", "advise", "check_index"]
+__all__ = [
+    "Fix",
+    "LiveFinding",
+    "LiveReport",
+    "Plan",
+    "Recommendation",
+    "Report",
+    "advise",
+    "check_index",
+]

@@ -104,13 +104,19 @@ def check_index(
     *,
     order_by: Sequence[str],
     mode: Literal[True, "error"],
+    verify: bool = False,
 ) -> None:
     """Warn on logger "rangeqs" (mode=True) or raise InvalidQuerySetError
     (mode="error") when no index serves ``order_by`` under the queryset's filters.
 
-    Static check only: it does not run a query.
+    Static check only: it does not run a query, unless ``verify=True``: then
+    an index that serves statically must also be the live planner's choice
+    at the start, middle and end of the walk (``Report.verify_planner()``).
     """
     report = advise(queryset, order_by=order_by)
+    if report.served and verify:
+        _check_planner(report, mode)
+        return
     if report.served:
         return
     if mode == "error":
@@ -128,6 +134,25 @@ def check_index(
             f"check_index=True to only log the report."
         )
     warn_once(report)
+
+
+def _check_planner(report: Report, mode: Literal[True, "error"]) -> None:
+    live = report.verify_planner()
+    if live.served_by_planner:
+        return
+    if mode == "error":
+        codes = ", ".join(dict.fromkeys(f.code for f in live.findings))
+        fixes = ", ".join(fix.code for fix in live.fixes) or "none"
+        raise InvalidQuerySetError(
+            f"{report.index_name} serves order_by={report.order_by!r} of "
+            f"{report.model_label} statically, but the live planner does not use "
+            f"it ({codes}): apply a fix of report.verify_planner() ({fixes}), or "
+            f"pass check_index=True to only log it."
+        )
+    # Once per shape and finding, as the static advice is.
+    found = tuple(dict.fromkeys(finding.code for finding in live.findings))
+    key = ("live", report.model_label, report.order_by, report.index_name, found)
+    warn_once_for(key, lambda: live)
 
 
 def _left_residual(

@@ -27,7 +27,11 @@ if TYPE_CHECKING:
 
     from rangeqs._keys import Key
 
-__all__ = ["Plan", "explain_page"]
+__all__ = ["POSITIONS", "Plan", "explain_page", "explain_walk"]
+
+#: Where in a walk :func:`explain_walk` explains a page: a planner's estimate
+#: for the rows after a position depends on the position.
+POSITIONS = ("start", "middle", "end")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,14 @@ class Plan:
     #: The page query that was explained, with its parameters inlined for
     #: reading (never for running).
     sql: str
+    #: The rows the planner expects the scan of the table to find (None where
+    #: the database does not say: SQLite).
+    estimated_rows: float | None = None
+    #: The rows that scan found (with ``analyze``; None otherwise).
+    actual_rows: float | None = None
+    #: Other indexes read whole to filter the rows (MariaDB's rowid filter:
+    #: every entry the filter on that index matches, on every page).
+    filter_index_names: tuple[str, ...] = ()
 
     @property
     def served(self) -> bool:
@@ -68,6 +80,9 @@ class _Reading:
     #: Columns the index accesses are bounded by.
     bound_columns: set[str] = field(default_factory=set)
     index_names: list[str] = field(default_factory=list)
+    estimated_rows: float | None = None
+    actual_rows: float | None = None
+    filter_index_names: list[str] = field(default_factory=list)
 
 
 def explain_page(
@@ -82,6 +97,57 @@ def explain_page(
     """Explain the second page of a keyset walk: the first page has no bound,
     every later page has, and a plan is only honest about the later ones."""
     queryset = queryset.using(using)
+    _check_options(using, analyze=analyze, buffers=buffers)
+    orderings = [key.ordering for key in keys]
+    first = queryset.order_by(*orderings).values_list(*(k.name for k in keys))[:1]
+    return _explain_after(
+        queryset,
+        keys,
+        next(iter(first), None),
+        using=using,
+        step=step,
+        analyze=analyze,
+        buffers=buffers,
+    )
+
+
+def explain_walk(
+    queryset: QuerySet[Any],
+    keys: Sequence[Key],
+    *,
+    using: str,
+    step: int,
+    analyze: bool = False,
+) -> tuple[tuple[str, Plan], ...]:
+    """Explain a page after the first row, after the middle row and before
+    the last ``step`` rows of the walk (:data:`POSITIONS`).
+
+    Finding the positions reads the walk's keys (a count and two offsets):
+    a verification's cost, never a page's.
+    """
+    queryset = queryset.using(using)
+    _check_options(using, analyze=analyze, buffers=False)
+    orderings = [key.ordering for key in keys]
+    ordered = queryset.order_by(*orderings).values_list(*(k.name for k in keys))
+    count = queryset.count()
+    offsets = {"start": 0, "middle": count // 2, "end": max(count - step - 1, 0)}
+    plans = []
+    for name in POSITIONS:
+        position = next(iter(ordered[offsets[name] : offsets[name] + 1]), None)
+        plan = _explain_after(
+            queryset,
+            keys,
+            position,
+            using=using,
+            step=step,
+            analyze=analyze,
+            buffers=False,
+        )
+        plans.append((name, plan))
+    return tuple(plans)
+
+
+def _check_options(using: str, *, analyze: bool, buffers: bool) -> None:
     connection = connections[using]
     vendor = connection.vendor
     if buffers and vendor != "postgresql":
@@ -93,10 +159,23 @@ def explain_page(
         raise InvalidQuerySetError(
             "SQLite cannot run EXPLAIN ANALYZE: call verify() without analyze=True."
         )
+
+
+def _explain_after(
+    queryset: QuerySet[Any],
+    keys: Sequence[Key],
+    position: Sequence[Any] | None,
+    *,
+    using: str,
+    step: int,
+    analyze: bool,
+    buffers: bool,
+) -> Plan:
+    """Explain the page after ``position`` (None: the first page)."""
+    connection = connections[using]
+    vendor = connection.vendor
     orderings = [key.ordering for key in keys]
-    first = queryset.order_by(*orderings).values_list(*(k.name for k in keys))[:1]
     page = queryset.order_by(*orderings)
-    position = next(iter(first), None)
     if position is not None and position[0] is not None:
         page = page.filter(after(keys, position, connection))
     page = page[:step]
@@ -133,6 +212,9 @@ def explain_page(
         index_names=tuple(reading.index_names),
         raw=raw,
         sql=str(page.query),
+        estimated_rows=reading.estimated_rows,
+        actual_rows=reading.actual_rows,
+        filter_index_names=tuple(reading.filter_index_names),
     )
 
 
@@ -147,6 +229,14 @@ def _read_postgresql(raw: Any, table: str) -> _Reading:
             reading.sorts = True
         if node_type == "Seq Scan" and node.get("Relation Name") == table:
             reading.sequential = True
+        if node.get("Relation Name") == table and reading.estimated_rows is None:
+            # The scan of the table: what the planner expects the filters to
+            # leave, the number that decides between a sort and an index.
+            reading.estimated_rows = float(node["Plan Rows"])
+            if "Actual Rows" in node:
+                reading.actual_rows = float(node["Actual Rows"]) * node.get(
+                    "Actual Loops", 1
+                )
         if "Index Name" in node:
             reading.index_names.append(node["Index Name"])
             reading.bound_columns.update(
@@ -194,6 +284,18 @@ def _read_mariadb(raw: Any) -> _Reading:
                 reading.sequential = True
             if "key" in value:
                 reading.index_names.append(value["key"])
+            rowid_filter = value.get("rowid_filter", {}).get("range", {})
+            if "key" in rowid_filter:
+                reading.filter_index_names.append(rowid_filter["key"])
+            if "rows" in value and reading.estimated_rows is None:
+                filtered = float(value.get("filtered", 100))
+                reading.estimated_rows = float(value["rows"]) * filtered / 100
+                if "r_rows" in value:
+                    reading.actual_rows = (
+                        float(value["r_rows"])
+                        * float(value.get("r_filtered", 100))
+                        / 100
+                    )
             if value.get("access_type") not in {"ALL", "index"}:
                 reading.bound_columns.update(value.get("used_key_parts", ()))
     return reading

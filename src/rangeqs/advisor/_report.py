@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rangeqs.advisor._explain import explain_page
+from rangeqs.advisor._live import LiveReport, live_report
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from rangeqs.advisor._explain import Plan
     from rangeqs.advisor._recommend import Recommendation
 
-__all__ = ["Report"]
+__all__ = ["LiveReport", "Report"]
 
 _WIDTH = 88
 
@@ -69,6 +70,25 @@ class Report:
             step=step,
             analyze=analyze,
             buffers=buffers,
+        )
+
+    def verify_planner(
+        self, using: str | None = None, *, step: int = 100, analyze: bool = False
+    ) -> LiveReport:
+        """Whether the live planner reads the pages from :attr:`index_name`
+        at the start, middle and end of the walk, and what to do if not.
+
+        Runs EXPLAIN three times (``analyze`` runs the pages, on PostgreSQL and
+        MariaDB, to show the real row counts beside the estimates) and reads
+        the walk's keys to find the positions.
+        """
+        return live_report(
+            self,
+            self._queryset,
+            self._keys,
+            using=using or self._queryset.db,
+            step=step,
+            analyze=analyze,
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from django.db.backends.utils import CursorWrapper
     from django.db.models import Model
 
-__all__ = ["distinct_values"]
+__all__ = ["analyzed", "distinct_values", "has_dependency_statistics"]
 
 
 def distinct_values(
@@ -100,3 +100,61 @@ def _mariadb(
         [table],
     )
     return {name: float(cardinality) for name, cardinality in cursor.fetchall()}
+
+
+def analyzed(model: type[Model], *, using: str) -> bool:
+    """The planner has statistics on ``model``'s table (ANALYZE has run).
+
+    MariaDB keeps index statistics of its own accord: always True there.
+    """
+    connection = connections[using]
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_stats WHERE "
+                "schemaname = current_schema() AND tablename = %s)",
+                [table],
+            )
+            row: Any = cursor.fetchone()
+            return bool(row[0])
+        if connection.vendor == "sqlite":
+            try:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_stat1 WHERE tbl = %s)",
+                    [table],
+                )
+            except DatabaseError:  # no ANALYZE has run: the table does not exist
+                return False
+            row = cursor.fetchone()
+            return bool(row[0])
+    return True
+
+
+def has_dependency_statistics(
+    model: type[Model], columns: Sequence[str], *, using: str
+) -> bool:
+    """PostgreSQL has functional-dependency statistics (``CREATE STATISTICS
+    ... (dependencies)``) on all of ``columns`` of ``model``'s table."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or len(columns) < 2:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM pg_statistic_ext s
+                JOIN pg_class c ON c.oid = s.stxrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = current_schema() AND c.relname = %s
+                  AND 'f' = ANY(s.stxkind)
+                  AND (
+                      SELECT array_agg(a.attname::text) FROM pg_attribute a
+                      WHERE a.attrelid = c.oid AND a.attnum = ANY(s.stxkeys)
+                  ) @> %s::text[]
+            )
+            """,
+            [model._meta.db_table, list(columns)],
+        )
+        row: Any = cursor.fetchone()
+    return bool(row[0])

@@ -1,0 +1,259 @@
+"""Page statements that keep to their index whatever the planner estimates.
+
+A plan is bounded only if the database reads its page from the index that
+serves it. Measured on PostgreSQL 15 and 18 (issue 10, findings §4): with a
+tenant filter correlated with the IN column (``project_id = X AND group_id
+IN (groups of X)``) and an index on ``project_id`` beside ``(group_id,
+id)``, the planner multiplies the two selectivities, expects a handful of
+rows, and runs a page, even a walk of one value (``group_id = g AND id >
+z``), as ``BitmapAnd`` then a top-N sort of every remaining match. SQLite
+takes the ``project_id`` index and a temporary B-tree when its statistics
+make the tenant look selective; MariaDB intersects both indexes
+(``index_merge``, ``filesort``) or builds a rowid filter from every entry of
+the tenant.
+
+The risk exists only when a filter outside the serving index is on an
+indexed column: then the planner has another way in, and a sort to go with
+it. Only those pages are guarded, so that every other page runs exactly the
+statement it ran before:
+
+- PostgreSQL: ``enable_sort`` and ``enable_incremental_sort`` are off for the
+  page statement alone (``set_config(name, value, true)``, the function form
+  of ``SET LOCAL``), and set back to their previous values right after it.
+  Only the index that gives the keys' order is left without a penalty.
+  Outside a transaction the page runs in its own short one, so that nothing
+  outlives it; inside one, the previous values are read and restored, with
+  no savepoint (rolling one back would release ``select_for_update()``'s
+  row locks). Nothing is session state, so a transaction-mode pooler
+  (PgBouncer) keeps it on one server connection.
+- SQLite: ``INDEXED BY <the serving index>``.
+- MariaDB: ``FORCE INDEX (<the serving index>)``.
+
+The hints go on the statement's own table only when the statement names it
+once (a page of one table); a merge page that unions branches of the table
+runs unhinted there.
+
+None of this changes which rows match: a planner setting or an index hint
+chooses how the rows are found, never which.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from django.db import connections, transaction
+from django.db.models import Q
+
+from rangeqs._declared_indexes import IndexFacts, declared_indexes, pk_is_rowid
+from rangeqs._index_rules import judge
+from rangeqs._inlist import in_list_condition
+from rangeqs._where import where_conditions, without_condition
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models import QuerySet
+
+    from rangeqs._declared_indexes import ModelIndex
+    from rangeqs._keys import Key
+
+__all__ = ["PLANNER_SETTINGS", "PageGuard", "page_guard"]
+
+#: The PostgreSQL settings a guarded page turns off: every way to order rows
+#: but reading them from an index in order.
+PLANNER_SETTINGS = ("enable_sort", "enable_incremental_sort")
+
+#: Which IN list a plan's pages take one value of: the list on the first
+#: key (partition), on another column (merge), or none (plain).
+ListKind = Literal["leading", "other"]
+
+
+@dataclass(frozen=True)
+class PageGuard:
+    """How the page statements of one plan keep to ``index_name``."""
+
+    #: The index that serves a page (the advisor's static verdict).
+    index_name: str
+    #: The table the pages read.
+    table: str
+    #: The index can be named in a hint: its name is the one the model
+    #: declares, and it leads with the IN column a page walks.
+    hintable: bool = True
+
+    def hinted(self, sql: str, connection: BaseDatabaseWrapper) -> str:
+        """``sql`` with the vendor's hint to read the table through the index."""
+        vendor = connection.vendor
+        quote = connection.ops.quote_name
+        if not self.hintable:
+            return sql
+        if vendor == "sqlite":
+            hint = f"INDEXED BY {quote(self.index_name)}"
+        elif vendor == "mysql":
+            hint = f"FORCE INDEX ({quote(self.index_name)})"
+        else:
+            return sql
+        # The table as the main FROM names it: subqueries of a filter come
+        # aliased (U0), branches of a merge page name it once each.
+        table = re.compile(
+            rf"(FROM {re.escape(quote(self.table))})"
+            r"(?=\s+(?:WHERE|INNER JOIN|LEFT OUTER JOIN|ORDER BY|LIMIT|GROUP BY)\b"
+            r"|\s*$)"
+        )
+        if len(table.findall(sql)) != 1:
+            return sql
+        return table.sub(lambda match: f"{match[1]} {hint}", sql, count=1)
+
+    @contextmanager
+    def statement(self, connection: BaseDatabaseWrapper) -> Iterator[None]:
+        """Around one page statement: PostgreSQL's sorts off, then back."""
+        if connection.vendor != "postgresql":
+            yield
+            return
+        if connection.get_autocommit() and not connection.in_atomic_block:
+            # SET LOCAL outside a transaction lasts one statement: the page
+            # gets a transaction of its own, committed (or rolled back) at once.
+            with transaction.atomic(using=connection.alias):
+                _set_planner_settings(connection)
+                yield
+            return
+        previous = _set_planner_settings(connection)
+        try:
+            yield
+        finally:
+            # An aborted transaction accepts no statement; rolling it (or a
+            # savepoint before the page) back undoes the settings anyway.
+            if not _transaction_failed(connection):
+                _restore_planner_settings(connection, previous)
+
+
+def page_guard(
+    queryset: QuerySet[Any, Any], keys: Sequence[Key], *, list_kind: ListKind | None
+) -> PageGuard | None:
+    """The guard for a plan's pages, or None when they need none.
+
+    Static (no query but the server facts of ``IndexFacts``): the index
+    rules the plan chooser applies find the index that serves a page (one
+    value of the IN list in its place, for partition and merge); the pages
+    are at risk when a filter the index leaves to the rows is on a column
+    that another index holds.
+    """
+    page = _one_value_page(queryset, keys, list_kind)
+    if page is None:
+        return None
+    page_queryset, in_column = page
+    connection = connections[queryset.db]
+    model = queryset.model
+    # The declared indexes and the rules the plan chooser applies: no query
+    # beyond the server facts, no schema editor.
+    indexes = declared_indexes(
+        model,
+        IndexFacts.read(connection),
+        pk_is_rowid=pk_is_rowid(model, connection),
+    )
+    conditions = where_conditions(page_queryset)
+    verdict = judge(model, conditions, keys, indexes, vendor=connection.vendor)
+    best = verdict.best
+    if not verdict.served or best is None:
+        return None
+    used = {*best.bounded_by, *(key.name for key in keys)}
+    concrete = model._meta.concrete_model
+    residual = {
+        condition.field.attname
+        for condition in conditions
+        if condition.field is not None
+        and condition.field.model._meta.concrete_model is concrete
+        and condition.field.attname not in used
+    }
+    if not residual:
+        return None
+    serving = best.index
+    other_ways_in = any(
+        residual.intersection(column.attname for column in index.columns)
+        for index in indexes
+        if index.identity != serving.identity
+    )
+    if not other_ways_in:
+        return None
+    return PageGuard(
+        index_name=serving.name,
+        table=model._meta.db_table,
+        hintable=_hintable(serving, in_column),
+    )
+
+
+def _hintable(index: ModelIndex, in_column: str | None) -> bool:
+    # Names the database chose (a primary key, an inline unique, a foreign
+    # key's index on InnoDB) are guessed, and a hint naming a missing index
+    # is an error on SQLite and MariaDB.
+    declared = index.source.startswith(("Meta.indexes", "UniqueConstraint"))
+    # An index that serves one value's page without leading with its column
+    # (MariaDB's (project_id, id) for `project_id = X AND group_id = v ORDER
+    # BY id`) reads the whole tenant: never force it.
+    leads = in_column is None or (
+        bool(index.columns) and index.columns[0].attname == in_column
+    )
+    return declared and leads
+
+
+def _one_value_page(
+    queryset: QuerySet[Any, Any], keys: Sequence[Key], list_kind: ListKind | None
+) -> tuple[QuerySet[Any, Any], str | None] | None:
+    """The filters a page statement is planned with: the IN list, for the
+    plans that walk it, as one of its values; and the IN column."""
+    if list_kind is None:
+        return queryset, None
+    lead = keys[0].name
+    condition = (
+        in_list_condition(queryset, column=lead)
+        if list_kind == "leading"
+        else in_list_condition(queryset, not_column=lead)
+    )
+    if condition is None or condition.field is None or not condition.values:
+        return None
+    attname = str(condition.field.attname)
+    one_value = without_condition(queryset, condition).filter(
+        Q(**{attname: condition.values[0]})
+    )
+    return one_value, attname
+
+
+def _set_planner_settings(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
+    """Turn the settings off for this transaction; their values before."""
+    # The current values are read before set_config runs: a target list is
+    # evaluated left to right.
+    reads = ", ".join(f"current_setting('{name}')" for name in PLANNER_SETTINGS)
+    writes = ", ".join(
+        f"set_config('{name}', 'off', true)" for name in PLANNER_SETTINGS
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {reads}, {writes}")
+        row = cursor.fetchone()
+    assert row is not None
+    return tuple(row[: len(PLANNER_SETTINGS)])
+
+
+def _restore_planner_settings(
+    connection: BaseDatabaseWrapper, previous: Sequence[str]
+) -> None:
+    writes = ", ".join(f"set_config('{name}', %s, true)" for name in PLANNER_SETTINGS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {writes}", list(previous))
+
+
+# libpq's PQtransactionStatus values, which psycopg 3 and psycopg2 both
+# report as connection.info.transaction_status.
+_PQTRANS_INERROR = 3
+_PQTRANS_UNKNOWN = 4
+
+
+def _transaction_failed(connection: BaseDatabaseWrapper) -> bool:
+    """The server transaction is aborted (or the connection gone)."""
+    raw: Any = connection.connection
+    if raw is None or raw.closed:
+        return True
+    status = int(raw.info.transaction_status)
+    return status in {_PQTRANS_INERROR, _PQTRANS_UNKNOWN}

@@ -1,0 +1,313 @@
+"""Pages keep to the serving index when the planner's estimates are wrong.
+
+The data is the multi-tenant case of issue 10: every group belongs to one
+project, the walk filters ``project_id = 0 AND group_id IN (the groups of
+project 0)``, and the table has an index on ``project_id`` beside the
+serving ``(group_id, id)``. Each database is given the skew that misleads
+its planner, measured on the code before the guard (commit 179a2a1):
+
+- PostgreSQL: 20 projects of equal size; the planner multiplies the two
+  selectivities and runs every page as a bitmap scan (``BitmapAnd`` of both
+  indexes) and a top-N sort of every remaining match.
+- SQLite: one big tenant among 999 small ones; its statistics make
+  ``project_id = 0`` look more selective than the IN list, so the pages that
+  carry the list read the project index and sort in a temporary B-tree.
+- MariaDB: a big tenant among 20 projects; near the end it intersects both
+  indexes (``index_merge``) and filesorts, elsewhere it filters rows with a
+  rowid filter built from every entry of the tenant.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+
+from rangeqs import RangeQuerySetWrapper
+from tests.testapp.models import BoundedRow, PlanRow
+from tests.testapp.models.bounded import make_tenant
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from django.db.models import QuerySet
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STEP = 100
+TABLE = BoundedRow._meta.db_table
+SERVING_INDEX = "bounded_row_group_id"
+
+
+@pytest.fixture
+def tenant() -> QuerySet[BoundedRow]:
+    return make_tenant()
+
+
+def _page_plans(queries: list[dict[str, str]]) -> list[tuple[str, Any]]:
+    """Each page statement's plan, under the settings it ran with.
+
+    The statements are replayed in order inside one transaction that is rolled
+    back: planner settings are made again, the pages are EXPLAINed.
+    """
+    plans: list[tuple[str, Any]] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        for query in queries:
+            sql = query["sql"]
+            if connection.vendor == "postgresql":
+                if "set_config" in sql:
+                    cursor.execute(sql)
+                elif sql in {"COMMIT", "ROLLBACK"}:
+                    # A page's own transaction ended: its settings with it.
+                    cursor.execute("SET LOCAL enable_sort TO DEFAULT")
+                    cursor.execute("SET LOCAL enable_incremental_sort TO DEFAULT")
+                elif TABLE in sql:
+                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
+                    raw = cursor.fetchone()[0]
+                    plans.append(
+                        (sql, raw if isinstance(raw, list) else json.loads(raw))
+                    )
+            elif TABLE in sql:
+                if connection.vendor == "sqlite":
+                    cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+                    plans.append((sql, [row[3] for row in cursor.fetchall()]))
+                else:
+                    cursor.execute(f"EXPLAIN FORMAT=JSON {sql}")
+                    plans.append((sql, json.loads(cursor.fetchone()[0])))
+        transaction.set_rollback(True)
+    return plans
+
+
+def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from _nodes(child)
+
+
+def _json_items(value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield key, child
+            yield from _json_items(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _json_items(child)
+
+
+def _assert_bounded(sql: str, plan: Any, *, branches: int) -> None:
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        top = plan[0]["Plan"]
+        nodes = list(_nodes(top))
+        assert not [n for n in nodes if "Sort" in n["Node Type"]], sql
+        assert not [n for n in nodes if n["Node Type"].startswith("Bitmap")], sql
+        assert {n.get("Index Name") for n in nodes if "Index Name" in n} == {
+            SERVING_INDEX
+        }, sql
+        # O(step): the heap pages of one page's rows and a descent into the
+        # index per branch (merge) or one for the page (partition).
+        buffers = top["Shared Hit Blocks"] + top["Shared Read Blocks"]
+        assert buffers <= 1.5 * STEP + 4 * branches, (buffers, sql)
+    elif vendor == "sqlite":
+        steps = " | ".join(plan)
+        assert "TEMP B-TREE" not in steps, (steps, sql)
+        assert f"SEARCH {TABLE} USING INDEX {SERVING_INDEX} " in steps, (steps, sql)
+    else:
+        items = list(_json_items(plan))
+        tables = [value for key, value in items if key == "table"]
+        assert not [key for key, _ in items if key in {"filesort", "index_merge"}], sql
+        assert [table.get("key") for table in tables] == [SERVING_INDEX], sql
+        assert not [table for table in tables if "rowid_filter" in table], sql
+
+
+@pytest.mark.parametrize("order_by", [("group_id", "id"), ("id",)])
+def test_pages_read_the_serving_index_at_every_position_of_a_correlated_walk(
+    tenant: QuerySet[BoundedRow], order_by: tuple[str, ...]
+) -> None:
+    wrapper = RangeQuerySetWrapper(tenant, order_by=order_by, step=STEP)
+    if order_by == ("id",) and connection.vendor != "postgresql":
+        pytest.skip("merge pages on SQLite and MariaDB union the branches unhinted")
+
+    with CaptureQueriesContext(connection) as captured:
+        rows = [row.pk for row in wrapper]
+
+    assert wrapper.plan == ("partition" if order_by[0] == "group_id" else "merge")
+    assert rows == list(
+        tenant.order_by(*order_by).values_list("pk", flat=True)
+    )  # the same rows, in the same order
+    plans = _page_plans(captured.captured_queries)
+    # Start, middle and end of the walk: every page statement.
+    assert len(plans) >= 3
+    branches = (
+        1
+        if wrapper.plan == "partition"
+        else tenant.values("group_id").distinct().count()
+    )
+    for sql, plan in plans:
+        _assert_bounded(sql, plan, branches=branches)
+
+
+def _settings() -> dict[str, str]:
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('enable_sort'), "
+            "current_setting('enable_incremental_sort')"
+        )
+        sort, incremental = cursor.fetchone()
+    return {"enable_sort": sort, "enable_incremental_sort": incremental}
+
+
+def _server_transaction_open() -> bool:
+    connection.ensure_connection()
+    if connection.vendor != "postgresql":
+        return False
+    import psycopg
+
+    status = connection.connection.info.transaction_status
+    return bool(status != psycopg.pq.TransactionStatus.IDLE)
+
+
+def _walk(queryset: QuerySet[Any], **kwargs: Any) -> list[int]:
+    return [
+        row.pk
+        for row in RangeQuerySetWrapper(
+            queryset, order_by=("group_id", "id"), step=STEP, **kwargs
+        )
+    ]
+
+
+def test_a_walk_in_autocommit_leaves_no_setting_and_no_transaction(
+    tenant: QuerySet[BoundedRow],
+) -> None:
+    before = _settings()
+
+    _walk(tenant)
+
+    assert _settings() == before
+    assert connection.get_autocommit()
+    assert not connection.in_atomic_block
+    assert not _server_transaction_open()
+
+
+def test_a_walk_inside_atomic_restores_the_callers_settings(
+    tenant: QuerySet[BoundedRow], vendor: str
+) -> None:
+    with transaction.atomic():
+        if vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # The caller's own choice for this transaction survives the walk.
+                cursor.execute("SET LOCAL enable_incremental_sort = off")
+                cursor.execute("SELECT txid_current()")
+                txid = cursor.fetchone()[0]
+        before = _settings()
+
+        rows = _walk(tenant.select_for_update())
+
+        assert _settings() == before
+        assert connection.in_atomic_block
+        assert len(rows) == tenant.count()
+        if vendor == "postgresql":
+            assert before["enable_incremental_sort"] == "off"
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT txid_current_if_assigned()")
+                assert cursor.fetchone()[0] == txid
+    assert _settings() == {} or _settings()["enable_incremental_sort"] == "on"
+
+
+def _failing_midway(tenant: QuerySet[BoundedRow]) -> QuerySet[Any]:
+    # Division by zero in group 40's rows: an error from the database in the
+    # middle of the walk.
+    return tenant.annotate(failing=1 / (F("group_id") - 40))
+
+
+def test_a_walk_that_fails_mid_page_leaves_no_setting_and_no_transaction(
+    tenant: QuerySet[BoundedRow], vendor: str
+) -> None:
+    if vendor != "postgresql":
+        pytest.skip("SQLite and MariaDB divide by zero into NULL")
+    before = _settings()
+
+    with pytest.raises(DatabaseError):
+        _walk(_failing_midway(tenant))
+
+    assert _settings() == before
+    assert not connection.in_atomic_block
+    assert not _server_transaction_open()
+
+
+def test_a_walk_that_fails_mid_page_inside_atomic_leaves_no_setting(
+    tenant: QuerySet[BoundedRow], vendor: str
+) -> None:
+    if vendor != "postgresql":
+        pytest.skip("SQLite and MariaDB divide by zero into NULL")
+    with transaction.atomic():
+        before = _settings()
+        with pytest.raises(DatabaseError), transaction.atomic():
+            _walk(_failing_midway(tenant))
+
+        assert _settings() == before
+        assert connection.in_atomic_block
+
+
+def test_pages_without_a_second_way_in_run_no_extra_statement() -> None:
+    # No filter besides the IN list: nothing for the planner to prefer, so
+    # the pages run as they always did, one statement each.
+    PlanRow.objects.bulk_create(
+        PlanRow(project_id=1, group_id=group)
+        for group in range(1, 6)
+        for _ in range(30)
+    )
+    wrapper = RangeQuerySetWrapper(
+        PlanRow.objects.filter(group_id__in=[1, 2, 3, 4, 5]),
+        order_by=("group_id", "id"),
+        step=7,
+    )
+
+    with CaptureQueriesContext(connection) as captured:
+        list(wrapper)
+
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert len(statements) == wrapper.queries
+    assert not [sql for sql in statements if re.search("INDEXED BY|FORCE INDEX", sql)]
+
+
+def test_select_for_update_outside_a_transaction_is_still_refused(
+    tenant: QuerySet[BoundedRow],
+) -> None:
+    if not connection.features.has_select_for_update:
+        pytest.skip("SQLite has no SELECT ... FOR UPDATE")
+    # A guarded page runs in a transaction of its own in autocommit; that
+    # must not make row locks that end with the page look allowed.
+    with pytest.raises(TransactionManagementError):
+        _walk(tenant.select_for_update())
+
+    assert not connection.in_atomic_block
+    assert not _server_transaction_open()
+
+
+@pytest.mark.parametrize(
+    "order_by", [("group_id", "id"), ("-group_id", "-id"), ("id",)]
+)
+def test_guarded_pages_of_a_long_list_return_the_rows_django_returns(
+    tenant: QuerySet[BoundedRow], order_by: tuple[str, ...]
+) -> None:
+    # 1,500 more values: the list goes as one parameter (and in windows on
+    # MariaDB), and the hint must sit on the table, not on the list.
+    listed = [*tenant.values_list("group_id", flat=True).distinct(), *range(5000, 6500)]
+    queryset = BoundedRow.objects.filter(project_id=0, group_id__in=listed)
+    if order_by == ("id",):
+        queryset = tenant  # merge takes at most 100 values
+
+    rows = [
+        row.pk for row in RangeQuerySetWrapper(queryset, order_by=order_by, step=37)
+    ]
+
+    assert rows == list(queryset.order_by(*order_by).values_list("pk", flat=True))
