@@ -217,11 +217,11 @@ def at_or_before(
     phases = split_phases(keys, connection)
     last = until_phase(keys, position, connection)
     own = phases[last]
-    condition: Q | Expression = _phase_at_or_before(
-        own.keys, own.project(position), connection
-    )
-    if own.null_keys or (own.keys and own.keys[0].nullable):
-        condition = own.filters() & condition
+    inside = _phase_at_or_before(own.keys, own.project(position), connection)
+    if not (own.null_keys or (own.keys and own.keys[0].nullable) or phases[:last]):
+        return inside
+    # Q() takes a row-value expression as a child, which keeps the result a Q.
+    condition = Q(own.filters(), inside)
     for phase in phases[:last]:
         condition = phase.filters() | condition
     return condition
