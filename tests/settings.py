@@ -68,9 +68,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "rangeqs",
+    "rangeqs.jobs",
     "rangeqs.examples.grouphash",
     "tests.testapp",
     "tests.opsapp",
+    "tests.jobs",
 ]
 
 # Django 6.0+ ships django.tasks; on 5.2 the django-tasks backport stands in.
