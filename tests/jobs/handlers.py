@@ -87,3 +87,39 @@ def pause_after_first_batch(batch: Batch) -> None:
     record_in_database(batch)
     if first:
         Job.objects.filter(pk=batch.job_id).update(status=Status.PAUSED)
+
+
+class FakeClock:
+    """A clock that moves only when a handler says its batch took time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+fake_clock = FakeClock()
+batch_sizes: list[int] = []
+
+
+def costly(batch: Batch) -> None:
+    """Takes ``fixed + per_row * rows`` seconds of the fake clock."""
+    batch_sizes.append(len(batch.rows))
+    fake_clock.now += batch.options.get("fixed", 0.0) + batch.options["per_row"] * len(
+        batch.rows
+    )
+    record_in_database(batch)
+
+
+throttle_answers: list[float] = []
+
+
+def scripted_throttle(**_: Any) -> float:
+    """Answers from ``throttle_answers`` in turn, then 0."""
+    return throttle_answers.pop(0) if throttle_answers else 0.0
