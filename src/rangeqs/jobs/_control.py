@@ -173,6 +173,11 @@ def run_inline(
                 break
     finally:
         if bar is not None:
+            job.refresh_from_db()
+            if job.status == Status.DONE:
+                # The total was the planner's estimate; the rows are known now.
+                bar.total = bar.n
+                bar.refresh()
             bar.close()
     job.refresh_from_db()
     return job
