@@ -123,3 +123,10 @@ throttle_answers: list[float] = []
 def scripted_throttle(**_: Any) -> float:
     """Answers from ``throttle_answers`` in turn, then 0."""
     return throttle_answers.pop(0) if throttle_answers else 0.0
+
+
+def seer_to_file(project_id: int, hashes: list[str]) -> None:
+    """A Seer client for worker processes: appends each call to the file
+    named by ``RANGEQS_TEST_SEER_FILE``."""
+    with open(os.environ["RANGEQS_TEST_SEER_FILE"], "a") as out:
+        out.write(f"{project_id} {' '.join(hashes)}\n")

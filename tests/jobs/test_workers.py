@@ -6,7 +6,6 @@ worker finishes the job from the checkpoints.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,6 @@ from tests.jobs.models import Item, Processed
 from tests.jobs.workers import wait_for, worker
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
 pytestmark = [
@@ -32,39 +30,6 @@ pytestmark = [
 ]
 
 KINDS = ["celery", "tasks"]
-
-
-@pytest.fixture
-def celery_app() -> Iterator[Any]:
-    """The tests' Celery app as the current one, so that enqueueing reaches Redis."""
-    celery = pytest.importorskip("celery")
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.fail("Redis is not running on 127.0.0.1:6379: start it (.ci/run does)")
-    finally:
-        client.close()
-    from tests.jobs.celery_app import app
-
-    previous = celery.current_app._get_current_object()
-    app.set_current()
-    yield app
-    previous.set_current()
-    app.close()
-
-
-@pytest.fixture
-def queue(request: pytest.FixtureRequest) -> Iterator[str]:
-    name = f"rangeqs-jobs-test-{uuid.uuid4().hex[:12]}"
-    yield name
-    if "celery_app" in request.fixturenames:
-        import redis
-
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-        client.delete(name)
-        client.close()
 
 
 @pytest.fixture
