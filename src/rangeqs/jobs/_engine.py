@@ -48,7 +48,7 @@ class Batch:
     key: str
     job_id: int
     range_index: int
-    #: The checkpoint the batch starts strictly after (None: the range's start).
+    #: The checkpoint the batch starts strictly after, or None at the range's start.
     after: str | None
     options: dict[str, Any] = field(default_factory=dict)
 

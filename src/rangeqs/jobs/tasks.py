@@ -8,7 +8,10 @@ job's ``budget_seconds`` and enqueues itself for the rest.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from rangeqs.jobs._engine import SETTLED, run_range
 from rangeqs.jobs.models import Job, JobRange
@@ -26,15 +29,19 @@ def run_range_task(range_id: int, using: str = "default") -> str:
     job = JobRange.objects.using(using).select_related("job").get(pk=range_id).job
     outcome = run_range(range_id, budget_seconds=job.budget_seconds, using=using)
     if outcome.more:
-        _task_for(job).enqueue(range_id, using)
+        _task_for(job, wait_seconds=outcome.wait_seconds).enqueue(range_id, using)
     return outcome.status
 
 
-def _task_for(job: Job) -> Any:
+def _task_for(job: Job, *, wait_seconds: float = 0.0) -> Any:
     options: dict[str, Any] = {"backend": job.task_backend}
     if job.queue:
         options["queue_name"] = job.queue
-    return run_range_task.using(**options)
+    task = run_range_task.using(**options)
+    if wait_seconds and task.get_backend().supports_defer:
+        # The throttle asked to wait longer than the budget: run after it.
+        task = task.using(run_after=timezone.now() + timedelta(seconds=wait_seconds))
+    return task
 
 
 def enqueue(job: Job) -> None:
