@@ -214,3 +214,25 @@ def test_pause_before_a_run_keeps_every_range_at_its_start(items: list[int]) -> 
     assert Processed.objects.count() == 0
     resume(job, progress=False)
     assert handled() == Counter(items)
+
+
+def test_the_tasks_runner_re_enqueues_each_range_until_it_ends(
+    items: list[int],
+) -> None:
+    # The test settings' default backend runs each task as it is enqueued;
+    # a zero budget makes every task run one batch and enqueue the next.
+    job = create_job(
+        queryset=ITEMS,
+        handler=RECORD,
+        parts=2,
+        step=10,
+        runner="tasks",
+        task_backend="default",
+        budget_seconds=0.0,
+    )
+    from rangeqs.jobs import start
+
+    start(job)
+    assert job.status == Status.DONE
+    assert handled() == Counter(items)
+    assert sum(job.ranges.values_list("batches", flat=True)) == 6

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from rangeqs import InvalidQuerySetError, RangeQuerySetWrapper
 from rangeqs.jobs import split
 from tests.core.test_properties import entry_values, expected_order, orderings
 from tests.plans.test_core_properties import planned
-from tests.testapp.models import Entry, Owner
+from tests.testapp.models import Entry, Owner, TypedKey
 
 if TYPE_CHECKING:
     from rangeqs._plans import PlanName
@@ -95,6 +96,7 @@ class SplitProperties(TestCase):
         assert all(walked), "a range was empty"
         flat = [pk for part in walked for pk in part]
         assert flat == expected_order(entries, order)
+        assert flat == list(Entry.objects.order_by(*order).values_list("pk", flat=True))
 
     @given(
         rows=st.lists(entry_values(), max_size=12),
@@ -119,6 +121,7 @@ class SplitProperties(TestCase):
         flat = [pk for part in walked for pk in part]
         if matching:
             assert flat == expected_order(matching, order)
+            assert flat == list(queryset.order_by(*order).values_list("pk", flat=True))
         else:
             assert walked == []
 
@@ -215,3 +218,52 @@ def test_parts_must_be_a_positive_int(parts: Any) -> None:
 def test_a_sliced_queryset_is_refused() -> None:
     with pytest.raises(InvalidQuerySetError, match="sliced"):
         split(Entry.objects.all()[:10], parts=2)
+
+
+TYPED_VALUES = {
+    "number": st.integers(min_value=-5, max_value=5),
+    "text": st.sampled_from(["a", "ab", "b", "ba", "c"]),
+    "flag": st.booleans(),
+    "amount": st.decimals(min_value=-10, max_value=10, places=2),
+    "token": st.uuids(),
+    "day": st.dates(
+        min_value=datetime.date(2020, 1, 1), max_value=datetime.date(2020, 3, 1)
+    ),
+    "moment": st.datetimes(
+        min_value=datetime.datetime(2020, 1, 1),
+        max_value=datetime.datetime(2020, 1, 3),
+        timezones=st.just(datetime.timezone.utc),
+    ).map(lambda moment: moment.replace(microsecond=0)),
+    "ratio": st.floats(min_value=-100, max_value=100, allow_nan=False),
+}
+
+
+class SplitTypedKeyProperties(TestCase):
+    @given(
+        column=st.sampled_from(sorted(TYPED_VALUES)),
+        data=st.data(),
+        parts=st.integers(min_value=2, max_value=5),
+        descending=st.booleans(),
+    )
+    def test_every_key_type_splits_into_ranges_django_orders_the_same_way(
+        self, column: str, data: st.DataObject, parts: int, descending: bool
+    ) -> None:
+        values = data.draw(st.lists(st.none() | TYPED_VALUES[column], max_size=14))
+        TypedKey.objects.bulk_create(TypedKey(**{column: value}) for value in values)
+        order_by = (f"-{column}", "-id") if descending else (column, "id")
+        ranges = split(TypedKey.objects.all(), order_by=order_by, parts=parts)
+        walked = [
+            pk
+            for key_range in ranges
+            for pk in RangeQuerySetWrapper(
+                TypedKey.objects.values_list("pk", flat=True),
+                order_by=order_by,
+                after=key_range.after,
+                until=key_range.until,
+                step=3,
+            )
+        ]
+        # Django's own evaluation of the same order on the same database.
+        assert walked == list(
+            TypedKey.objects.order_by(*order_by).values_list("pk", flat=True)
+        )
