@@ -148,11 +148,13 @@ def _measure_workers(
         )
     table.notes.append(
         "`vs 1 worker`: the speed-up, one-worker time divided by this time. Each "
-        "worker is a process with its own connection; the database server runs "
-        "on the same machine, so on 2 cores the workers and the server share "
-        "them: expect less than 2x at 2 workers and nothing more at 4. On a "
-        "machine with more cores than workers (and the database elsewhere) the "
-        "speed-up grows with the workers until the server's disk or WAL is busy."
+        "worker is a process with its own connection, and the database server "
+        "runs on the same machine: on 2 cores the workers, the server and "
+        "anything else running share them, so the speed-up stays well under the "
+        "worker count; more workers than cores still gain a little where a "
+        "worker waits on the server (round trips, commits). On a machine with "
+        "more cores than workers, the database elsewhere, the speed-up grows "
+        "with the workers until the server's CPU, disk or WAL is the limit."
     )
     return table
 
