@@ -236,3 +236,37 @@ def test_the_tasks_runner_re_enqueues_each_range_until_it_ends(
     assert job.status == Status.DONE
     assert handled() == Counter(items)
     assert sum(job.ranges.values_list("batches", flat=True)) == 6
+
+
+@pytest.fixture
+def eager_celery() -> Any:
+    celery = pytest.importorskip("celery")
+    previous = celery.current_app._get_current_object()
+    app = celery.Celery("rangeqs-jobs-eager", set_as_current=True)
+    # Each task runs in the caller as it is sent, re-enqueued ones too.
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    import rangeqs.jobs.celery_tasks  # noqa: F401  (registers the task)
+
+    yield app
+    previous.set_current()
+    app.close()
+
+
+def test_the_celery_runner_re_enqueues_each_range_until_it_ends(
+    items: list[int], eager_celery: Any
+) -> None:
+    job = create_job(
+        queryset=ITEMS,
+        handler=RECORD,
+        parts=2,
+        step=10,
+        runner="celery",
+        budget_seconds=0.0,
+    )
+    from rangeqs.jobs import start
+
+    start(job)
+    assert job.status == Status.DONE
+    assert handled() == Counter(items)
+    assert sum(job.ranges.values_list("batches", flat=True)) == 6
