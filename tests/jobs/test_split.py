@@ -204,8 +204,9 @@ def test_split_costs_a_few_statements_per_part(
     django_assert_max_num_queries: Any,
 ) -> None:
     Entry.objects.bulk_create(Entry(a=index, b=1) for index in range(1000))
+    # Whether the NULL phase has rows, (on PostgreSQL) a look for a histogram,
     # min, max, then one bounded last-row query and one estimate per part.
-    with django_assert_max_num_queries(2 + 2 * 8 + 1):
+    with django_assert_max_num_queries(1 + 1 + 2 + 2 * 8):
         assert len(split(Entry.objects.all(), order_by=("a", "id"), parts=8)) == 8
 
 
@@ -268,3 +269,39 @@ class SplitTypedKeyProperties(TestCase):
         assert walked == list(
             TypedKey.objects.order_by(*order_by).values_list("pk", flat=True)
         )
+
+
+@pytest.mark.django_db
+def test_postgresql_cuts_an_analyzed_table_at_its_histogram_quantiles(
+    vendor: str, django_assert_max_num_queries: Any
+) -> None:
+    if vendor != "postgresql":
+        pytest.skip("pg_stats is PostgreSQL's")
+    # Skewed: half the rows share one name prefix; equal widths would not help.
+    Owner.objects.bulk_create(
+        Owner(name=f"{'a' if index % 2 else 'b'}{index:05d}") for index in range(2000)
+    )
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Owner._meta.db_table}")
+    # No COUNT and no OFFSET walk: the histogram, then per range its last row
+    # and its estimate.
+    with django_assert_max_num_queries(1 + 2 * 4):
+        ranges = split(Owner.objects.all(), order_by=("name", "id"), parts=4)
+    sizes = [
+        len(
+            list(
+                RangeQuerySetWrapper(
+                    Owner.objects.all(),
+                    order_by=("name", "id"),
+                    after=r.after,
+                    until=r.until,
+                )
+            )
+        )
+        for r in ranges
+    ]
+    assert sum(sizes) == 2000
+    assert len(sizes) == 4
+    assert max(sizes) <= 2 * min(sizes)
