@@ -232,9 +232,9 @@ def _measure_split(
     smallest, largest = min(timings), max(timings)
     growth = (timings[largest] / timings[smallest]) / (largest / smallest)
     table.notes.append(
-        "The split: one smallest and one largest key, then per range one "
-        "`ORDER BY id DESC LIMIT 1` bounded by the key and one `EXPLAIN` for "
-        "its estimate. `COUNT(*)` reads the whole table, for scale."
+        "The split: the cuts from `pg_stats` (the table is analyzed), then per "
+        "range one `ORDER BY id DESC LIMIT 1` bounded by the key and one "
+        "`EXPLAIN` for its estimate. `COUNT(*)` reads the whole table, for scale."
     )
     target = Target(
         f"split time growth / row growth, {smallest:,} -> {largest:,} rows",
