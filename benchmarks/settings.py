@@ -35,7 +35,8 @@ def configure_django(database: dict[str, Any]) -> None:
     """
     settings.configure(
         DATABASES={"default": database},
-        INSTALLED_APPS=["rangeqs"],
+        # rangeqs.jobs for `benchmarks jobs` (its tables are made by the run).
+        INSTALLED_APPS=["rangeqs", "rangeqs.jobs"],
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
         USE_TZ=True,
         SECRET_KEY="rangeqs-benchmarks",

@@ -39,4 +39,9 @@ autodoc_default_options = {"members": True}
 # inventory fetch would be a warning, which the build treats as an error.
 # Signatures name Django's classes and typing helpers, which no inventory
 # documents here (intersphinx is off): they are not broken references.
-nitpick_ignore_regex = [("py:class", r"QuerySet|Manager|Model|Q|_Row|PlanName")]
+nitpick_ignore_regex = [
+    (
+        "py:class",
+        r"QuerySet|Manager|Model|Q|_Row|PlanName|BaseDatabaseWrapper|datetime\.datetime",
+    )
+]

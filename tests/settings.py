@@ -6,6 +6,7 @@ for each name in ``RANGEQS_TEST_DATABASES``.
 
 from __future__ import annotations
 
+import json
 import os
 from importlib.util import find_spec
 from typing import Any
@@ -59,6 +60,10 @@ _DATABASES: dict[str, dict[str, Any]] = {
 }
 
 DATABASES = {"default": _DATABASES[RANGEQS_TEST_DATABASE]}
+# Worker processes started by the jobs tests use the test session's database:
+# its settings (test name, embedded server's port) come in as JSON.
+if _WORKER_DATABASE := os.environ.get("RANGEQS_WORKER_DATABASE"):
+    DATABASES = {"default": json.loads(_WORKER_DATABASE)}
 
 SECRET_KEY = "rangeqs-test-suite"
 USE_TZ = True
@@ -66,19 +71,60 @@ TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
+    # The admin (and what it needs) for the rangeqs.jobs admin's tests.
+    "django.contrib.admin",
+    "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.messages",
+    "django.contrib.sessions",
     "rangeqs",
+    "rangeqs.jobs",
     "rangeqs.examples.grouphash",
     "tests.testapp",
     "tests.opsapp",
+    "tests.jobs",
+]
+
+# What the admin needs to pass its system checks (worker commands run them).
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
 # Django 6.0+ ships django.tasks; on 5.2 the django-tasks backport stands in.
 _TASKS_PACKAGE = "django.tasks" if find_spec("django.tasks") else "django_tasks"
 if _TASKS_PACKAGE == "django_tasks":
     INSTALLED_APPS.append("django_tasks")
-TASKS = {
+TASKS: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": f"{_TASKS_PACKAGE}.backends.immediate.ImmediateBackend"}
 }
+# A real worker for the jobs tests: django-tasks-db's `manage.py db_worker`.
+if find_spec("django_tasks_db"):
+    INSTALLED_APPS.append("django_tasks_db")
+    TASKS["db"] = {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}
+
+# The jobs tests' Celery app (tests/jobs/celery_app.py): the machine's Redis,
+# a database number of its own; each test run uses queues of its own.
+CELERY_BROKER_URL = os.environ.get(
+    "RANGEQS_CELERY_BROKER_URL", "redis://127.0.0.1:6379/13"
+)
+# A killed worker's unacknowledged task comes back after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 30}
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 LOGGING_CONFIG = None

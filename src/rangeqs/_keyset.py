@@ -26,6 +26,8 @@ from django.db.models.lookups import (
 )
 from django.db.models.sql.where import AND, WhereNode
 
+from rangeqs.exceptions import InvalidQuerySetError
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -202,12 +204,113 @@ def _value_after(key: Key, value: Any) -> Q:
     return Q(**{f"{key.name}__{'lt' if key.descending else 'gt'}": value})
 
 
+def at_or_before(
+    keys: Sequence[Key], position: Sequence[Any], connection: BaseDatabaseWrapper
+) -> Q | Expression:
+    """The condition "at or before ``position``" in the order of ``keys``: the
+    complement of :func:`after`, with NULLs where the database orders them.
+
+    Any key may be NULL, in the rows and in ``position``: the rows of the NULL
+    phases that come before the position's phase match as a whole, those after
+    it do not match at all (a walk can also leave their phases out).
+    """
+    phases = split_phases(keys, connection)
+    last = until_phase(keys, position, connection)
+    own = phases[last]
+    inside = _phase_at_or_before(own.keys, own.project(position), connection)
+    if not (own.null_keys or (own.keys and own.keys[0].nullable) or phases[:last]):
+        return inside
+    # Q() takes a row-value expression as a child, which keeps the result a Q.
+    condition = Q(own.filters(), inside)
+    for phase in phases[:last]:
+        condition = phase.filters() | condition
+    return condition
+
+
+def until_phase(
+    keys: Sequence[Key], position: Sequence[Any], connection: BaseDatabaseWrapper
+) -> int:
+    """The index, in :func:`split_phases`, of the phase holding ``position``.
+
+    Raise InvalidQuerySetError when no phase does: the position holds NULL
+    for a key that cannot be NULL.
+    """
+    for index, phase in enumerate(split_phases(keys, connection)):
+        if phase.holds(position):
+            return index
+    raise InvalidQuerySetError(
+        "The cursor token holds NULL for a key that cannot be NULL: pass a token "
+        "made for this model's current schema."
+    )
+
+
+def _phase_at_or_before(
+    keys: Sequence[Key], position: Sequence[Any], connection: BaseDatabaseWrapper
+) -> Q | Expression:
+    """Inside one phase: ``keys[0]`` is NOT NULL and so is ``position[0]``."""
+    if not keys:
+        # The phase's one NULL row is the position itself.
+        return Q()
+    same_direction = len({key.descending for key in keys}) == 1
+    if (
+        len(keys) > 1
+        and same_direction
+        and not any(key.nullable for key in keys[1:])
+        and connection.vendor in _ROW_VALUE_VENDORS
+    ):
+        return RowAfter(keys, position, inclusive_before=True)
+    first, value = keys[0], position[0]
+    # ``a <= x`` bounds the scan on the leading column, as in after().
+    bound = Q(**{f"{first.name}__{'gte' if first.descending else 'lte'}": value})
+    if len(keys) == 1:
+        return bound
+    return bound & (
+        _value_before(first, value)
+        | (
+            Q(**{first.name: value})
+            & _tail_at_or_before(keys[1:], position[1:], connection)
+        )
+    )
+
+
+def _tail_at_or_before(
+    keys: Sequence[Key], position: Sequence[Any], connection: BaseDatabaseWrapper
+) -> Q:
+    """NULL-aware "at or before" for keys behind the leading one."""
+    first, value = keys[0], position[0]
+    before: Q | None
+    if value is None:
+        equal = Q(**{f"{first.name}__isnull": True})
+        # Every value precedes NULL where NULLs sort last.
+        before = (
+            None
+            if nulls_first(first, connection)
+            else Q(**{f"{first.name}__isnull": False})
+        )
+    else:
+        equal = Q(**{first.name: value})
+        before = _value_before(first, value)
+        if first.nullable and nulls_first(first, connection):
+            before |= Q(**{f"{first.name}__isnull": True})
+    rest = (
+        equal
+        if len(keys) == 1
+        else equal & _tail_at_or_before(keys[1:], position[1:], connection)
+    )
+    return rest if before is None else before | rest
+
+
+def _value_before(key: Key, value: Any) -> Q:
+    return Q(**{f"{key.name}__{'gt' if key.descending else 'lt'}": value})
+
+
 # A condition no row meets, for "after the last possible value".
 _NOTHING = Q(pk__in=[])
 
 
 class RowAfter(Expression):
-    """``(a, b, ...) > (x, y, ...)``, or ``<`` for descending keys.
+    """``(a, b, ...) > (x, y, ...)``, or ``<`` for descending keys (``<=`` and
+    ``>=`` for "at or before").
 
     Only for keys that share a direction and are NOT NULL: a row-value
     comparison with a NULL in it is unknown, never true.
@@ -216,9 +319,19 @@ class RowAfter(Expression):
     conditional = True
     output_field = BooleanField()
 
-    def __init__(self, keys: Sequence[Key], position: Sequence[Any]) -> None:
+    def __init__(
+        self,
+        keys: Sequence[Key],
+        position: Sequence[Any],
+        *,
+        inclusive_before: bool = False,
+    ) -> None:
         super().__init__()
-        self.operator = "<" if keys[0].descending else ">"
+        # inclusive_before turns "after" into its complement, "at or before".
+        if inclusive_before:
+            self.operator = ">=" if keys[0].descending else "<="
+        else:
+            self.operator = "<" if keys[0].descending else ">"
         self.columns: list[Any] = [F(key.name) for key in keys]
         self.values: list[Any] = [
             Value(value, output_field=key.field)

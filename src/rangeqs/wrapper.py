@@ -12,8 +12,9 @@ from django.db.models import Q
 from rangeqs import _cursor
 from rangeqs._declared_indexes import IndexFacts, declared_indexes, pk_is_rowid
 from rangeqs._keys import resolve_keys
-from rangeqs._keyset import columns_never_null, split_phases
+from rangeqs._keyset import at_or_before, columns_never_null, split_phases, until_phase
 from rangeqs._plans import check_plan, choose_plan
+from rangeqs._plans.bounded import SETTINGS_COMMENT
 from rangeqs._plans.plain import PlainPlan
 from rangeqs._plans.select import PlanChoice
 from rangeqs._rows import RowReader
@@ -69,6 +70,9 @@ class RangeQuerySetWrapper(Generic[_Row]):
             ``django.db.OperationalError`` up to this many times.
         retry_delay_seconds: Wait between those retries.
         after: A token from :attr:`cursor`: resume strictly after that row.
+        until: A token from :attr:`cursor`: stop after that row (inclusive).
+            With ``after`` it bounds one range of a walk split for workers
+            (:func:`rangeqs.jobs.split`).
         check_index: Ask the index advisor whether an index serves the
             ordering under the queryset's filters: ``True`` logs a warning,
             ``"error"`` raises.
@@ -94,6 +98,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
         query_timeout_retries: int | None = None,
         retry_delay_seconds: float = 0.5,
         after: str | None = None,
+        until: str | None = None,
         check_index: bool | Literal["error"] = False,
         plan: PlanName = "auto",
     ) -> None:
@@ -169,6 +174,16 @@ class RangeQuerySetWrapper(Generic[_Row]):
             from rangeqs.advisor import check_index as advise  # noqa: PLC0415
 
             advise(self._base.all(), order_by=self.order_by, mode=check_index)
+
+        # Rows past ``until`` are filtered out (the complement of a cursor's
+        # "after", no query here); the NULL phases after its phase are left out
+        # of the walk so that they cost no query either.
+        self._until_phase: int | None = None
+        if until is not None:
+            end = _cursor.decode(until, salt=self._salt, length=len(keys))
+            connection = connections[queryset.db]
+            self._until_phase = until_phase(keys, end, connection)
+            self._base = self._base.filter(at_or_before(keys, end, connection))
 
     @property
     def plan(self) -> str:
@@ -287,6 +302,8 @@ class RangeQuerySetWrapper(Generic[_Row]):
         for index, phase in enumerate(phases):
             if index < max(first, bounded):
                 continue
+            if self._until_phase is not None and index > self._until_phase:
+                break
             if any(key.name in never_null for key in phase.null_keys):
                 # The queryset's filters exclude these NULLs: no query needed.
                 continue
@@ -416,11 +433,13 @@ class RangeQuerySetWrapper(Generic[_Row]):
         context: Any,
     ) -> Any:
         # Counted once the database has answered, failed statements too: a
-        # caller watching the count sees an attempt that is over.
+        # caller watching the count sees an attempt that is over. A guarded
+        # page's planner settings fetch no rows: not a query of the walk.
         try:
             return execute(sql, params, many, context)
         finally:
-            self.queries += 1
+            if not sql.startswith(SETTINGS_COMMENT):
+                self.queries += 1
 
 
 def _phase_index(phases: Sequence[Phase], position: tuple[Any, ...]) -> int:

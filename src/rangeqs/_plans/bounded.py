@@ -61,7 +61,11 @@ if TYPE_CHECKING:
     from rangeqs._declared_indexes import ModelIndex
     from rangeqs._keys import Key
 
-__all__ = ["PLANNER_SETTINGS", "PageGuard", "page_guard"]
+__all__ = ["PLANNER_SETTINGS", "SETTINGS_COMMENT", "PageGuard", "page_guard"]
+
+#: Opens the statements that set and restore a guarded page's settings:
+#: ``wrapper.queries`` counts the statements that fetch rows, not these.
+SETTINGS_COMMENT = "/* rangeqs: page planner settings */ "
 
 #: The PostgreSQL settings a guarded page turns off: every way to order rows
 #: but reading them from an index in order.
@@ -230,7 +234,7 @@ def _set_planner_settings(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
         f"set_config('{name}', 'off', true)" for name in PLANNER_SETTINGS
     )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {reads}, {writes}")
+        cursor.execute(f"{SETTINGS_COMMENT}SELECT {reads}, {writes}")
         row = cursor.fetchone()
     assert row is not None
     return tuple(row[: len(PLANNER_SETTINGS)])
@@ -241,7 +245,7 @@ def _restore_planner_settings(
 ) -> None:
     writes = ", ".join(f"set_config('{name}', %s, true)" for name in PLANNER_SETTINGS)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {writes}", list(previous))
+        cursor.execute(f"{SETTINGS_COMMENT}SELECT {writes}", list(previous))
 
 
 # libpq's PQtransactionStatus values, which psycopg 3 and psycopg2 both
