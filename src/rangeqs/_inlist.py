@@ -55,9 +55,9 @@ __all__ = [
     "InValues",
     "count_values_through",
     "in_list_condition",
+    "in_values",
     "inexact_in_list",
     "refuse_inexact_in_list",
-    "in_values",
     "replace_condition",
     "rewrite_in_lists",
     "sorted_values",
@@ -126,9 +126,7 @@ class InValues(In):
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
         source, source_params = table
         sql = f"{lhs_sql} IN (SELECT rangeqs_values.v FROM {source})"
-        return self._trimmed(
-            compiler, connection, sql, (*lhs_params, *source_params)
-        )
+        return self._trimmed(compiler, connection, sql, (*lhs_params, *source_params))
 
     def distinct_values(
         self, connection: BaseDatabaseWrapper, *, descending: bool = False

@@ -57,12 +57,16 @@ _INTEGER_TYPES = frozenset(
 _TEXT_TYPES = frozenset({"CharField", "TextField", "SlugField", "EmailField"})
 # Types whose values Django sends as plain numbers, strings, UUIDs, dates or
 # decimals, so that a typed array (PostgreSQL) holds them unchanged.
-_EXACT_TYPES = _INTEGER_TYPES | _TEXT_TYPES | {
-    "DecimalField",
-    "UUIDField",
-    "DateField",
-    "DateTimeField",
-}
+_EXACT_TYPES = (
+    _INTEGER_TYPES
+    | _TEXT_TYPES
+    | {
+        "DecimalField",
+        "UUIDField",
+        "DateField",
+        "DateTimeField",
+    }
+)
 
 # The widest VARCHAR that MariaDB's JSON_TABLE takes in utf8mb4.
 _MYSQL_MAX_VARCHAR = 16383
@@ -111,15 +115,24 @@ def matchable_values(
     unique = list(dict.fromkeys(value for value in values if value is not None))
     if not is_integer(field):
         return unique
-    low, high = connection.ops.integer_field_range(
-        column_field(field).get_internal_type()
-    )
+    low, high = _integer_range(field, connection)
     return [
         value
         for value in unique
         if not isinstance(value, int)
         or ((low is None or value >= low) and (high is None or value <= high))
     ]
+
+
+def _integer_range(
+    field: Field[Any, Any], connection: BaseDatabaseWrapper
+) -> tuple[int | None, int | None]:
+    # Django's own bounds for the column's type (None: unbounded, on some
+    # backends and versions).
+    bounds: tuple[int | None, int | None] = connection.ops.integer_field_range(
+        column_field(field).get_internal_type()
+    )
+    return bounds
 
 
 def db_values(
@@ -208,10 +221,7 @@ def _mysql_table(
     encoded = _json_array(field, values)
     if column_type is None or encoded is None:
         return None
-    sql = (
-        f"JSON_TABLE(%s, '$[*]' COLUMNS (v {column_type} PATH '$')) "
-        f"AS rangeqs_values"
-    )
+    sql = f"JSON_TABLE(%s, '$[*]' COLUMNS (v {column_type} PATH '$')) AS rangeqs_values"
     return sql, [encoded]
 
 
@@ -242,9 +252,7 @@ def _mysql_column_type(
     so a signed or unsigned BIGINT holds each as it is.
     """
     if is_integer(field):
-        low, _ = connection.ops.integer_field_range(
-            column_field(field).get_internal_type()
-        )
+        low, _ = _integer_range(field, connection)
         return "BIGINT UNSIGNED" if low is not None and low >= 0 else "BIGINT"
     if not is_text(field) or not values:
         return None

@@ -84,6 +84,9 @@ class LegacyKeyRow(models.Model):
     class Meta:
         indexes = [models.Index(fields=["score", "key"], name="plans_legacy_score")]
 
+    def __str__(self) -> str:
+        return f"{self.score}/{self.key}"
+
 
 class TextParent(models.Model):
     """A text primary key compared case-insensitively."""
@@ -94,6 +97,9 @@ class TextParent(models.Model):
         db_collation=CASE_INSENSITIVE.get(settings.RANGEQS_TEST_DATABASE),
     )
 
+    def __str__(self) -> str:
+        return self.code
+
 
 class ExactRow(models.Model):
     """One column of each kind an IN list compares, for the exact-SQL tests."""
@@ -102,7 +108,8 @@ class ExactRow(models.Model):
     small = models.SmallIntegerField(null=True)
     positive = models.PositiveIntegerField(null=True)
     big = models.BigIntegerField(null=True)
-    code = models.CharField(
+    # NULL, not "", so that a nullable leading text key has a NULL phase.
+    code = models.CharField(  # noqa: DJ001
         max_length=5,
         null=True,
         db_collation=CASE_INSENSITIVE.get(settings.RANGEQS_TEST_DATABASE),
@@ -128,3 +135,6 @@ class ExactRow(models.Model):
             models.Index(fields=["moment", "id"], name="plans_exact_moment"),
             models.Index(fields=["parent", "id"], name="plans_exact_parent"),
         ]
+
+    def __str__(self) -> str:
+        return str(self.pk)
