@@ -48,20 +48,41 @@ def djangos(queryset: QuerySet[Any, Any], *order_by: str) -> list[Any]:
     return list(queryset.order_by(*order_by))
 
 
+_SHORT, _LONG = 2, LONG_LIST + 1
+
+
+@pytest.mark.parametrize(
+    ("plan", "order_by", "length"),
+    [
+        ("merge", ("key",), _SHORT),
+        ("merge", ("-key",), _SHORT),
+        *(
+            (plan, order_by, length)
+            for plan, order_by in [
+                ("partition", ("score", "key")),
+                ("partition", ("-score", "key")),
+                ("auto", ("key",)),
+                ("auto", ("score", "key")),
+            ]
+            for length in (_SHORT, _LONG)
+        ),
+    ],
+)
 @pytest.mark.parametrize("step", [1, 2, 3])
-def test_merge_pages_over_a_primary_key_whose_column_is_not_its_attname(
-    step: int,
+def test_every_plan_pages_over_columns_whose_names_are_not_their_attnames(
+    plan: PlanName, order_by: tuple[str, ...], length: int, step: int
 ) -> None:
     LegacyKeyRow.objects.bulk_create(
         LegacyKeyRow(key=key, score=key % 3) for key in range(1, 13)
     )
-    queryset = LegacyKeyRow.objects.filter(score__in=[1, 2]).values_list(
+    listed = [1, 2, *range(100, 100 + length - 2)]
+    queryset = LegacyKeyRow.objects.filter(score__in=listed).values_list(
         "key", flat=True
     )
 
-    rows = walked(queryset, order_by="key", step=step, plan="merge")
+    rows = walked(queryset, order_by=order_by, step=step, plan=plan)
 
-    assert rows == djangos(queryset, "key")
+    assert rows == djangos(queryset, *order_by)
 
 
 def _children(codes: list[str]) -> None:

@@ -76,10 +76,10 @@ pre_migrate.connect(_create_collations, dispatch_uid="rangeqs_test_collations")
 
 
 class LegacyKeyRow(models.Model):
-    """A primary key whose column is not its attname."""
+    """Columns whose names are not their attnames, the primary key's too."""
 
     key = models.IntegerField(primary_key=True, db_column="LegacyKey")
-    score = models.IntegerField()
+    score = models.IntegerField(db_column="LegacyScore")
 
     class Meta:
         indexes = [models.Index(fields=["score", "key"], name="plans_legacy_score")]
