@@ -14,8 +14,10 @@ instead, in a form each database still answers from an index on the column:
   one JSON parameter (a semi-join probing the index with ``ref``).
 
 The comparison is the column's own, so text values match under the
-column's collation. Any other database, and values that have no exact JSON
-form on SQLite and MariaDB (decimals, dates), keep Django's own ``IN``.
+column's collation; every type, range and collation is derived from the
+field by :mod:`rangeqs._listed`. Any other database, values that have no
+exact JSON form on SQLite and MariaDB (decimals, dates), and lists that
+rangeqs cannot render exactly at all (JSON) keep Django's own ``IN``.
 
 :func:`rewrite_in_lists` swaps the long IN lists of a queryset's top-level
 filters for :class:`InValues`; :func:`values_after` restricts a list to the

@@ -28,7 +28,9 @@ compiled once per page size and NULL pattern of the position, with
 rebound (see :mod:`rangeqs._plans.prepared`).
 
 Planning grows with the branches: the plan takes at most
-:data:`MERGE_MAX_VALUES` distinct values.
+:data:`MERGE_MAX_VALUES` distinct values. A branch is made for each class
+of listed values that the column finds equal, as the database finds them
+(text under the column's collation): two branches never share a row.
 """
 
 from __future__ import annotations
