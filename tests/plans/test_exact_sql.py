@@ -229,3 +229,15 @@ def test_an_in_list_plan_refuses_values_it_cannot_render_exactly(
 
     with pytest.raises(InvalidQuerySetError, match="'data'"):
         RangeQuerySetWrapper(queryset, order_by=order_by, plan=plan)
+
+
+def test_a_merge_branch_for_an_out_of_range_integer_leaves_the_others_alone() -> None:
+    ExactRow.objects.bulk_create(ExactRow(small=value) for value in [1, 7, 7, 9])
+    queryset = ExactRow.objects.filter(small__in=[40_000, 1, 7]).values_list(
+        "id", "small"
+    )
+
+    rows = walked(queryset, order_by="id", step=2, plan="merge")
+
+    assert rows == djangos(queryset, "id")
+    assert len(rows) == 3
