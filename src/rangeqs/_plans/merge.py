@@ -96,9 +96,6 @@ class MergePlan(Plan):
         # Found by the database at the first page (no query at construction).
         self._values: list[Any] | None = None
         self._union = " UNION ALL "
-        pk = self.queryset.model._meta.pk
-        assert pk is not None
-        self._pk = pk
         self._pages: dict[tuple[int, tuple[bool, ...] | None], PreparedPage] = {}
 
     def _branch_values(self, connection: BaseDatabaseWrapper) -> list[Any]:
