@@ -261,7 +261,10 @@ def _mysql_column_type(
     width = max(len(value) for value in values)
     if width > _MYSQL_MAX_VARCHAR:
         return None
-    return f"VARCHAR({max(width, 1)}){collate_clause(field, connection)}"
+    collation = getattr(column_field(field), "db_collation", None)
+    # A collation belongs to one character set, which MariaDB does not infer.
+    charset = f" CHARACTER SET {collation.split('_')[0]}" if collation else ""
+    return f"VARCHAR({max(width, 1)}){charset}{collate_clause(field, connection)}"
 
 
 def _has_json_table(connection: BaseDatabaseWrapper) -> bool:
