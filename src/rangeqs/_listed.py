@@ -32,11 +32,14 @@ if TYPE_CHECKING:
     from django.db.models import Field
 
 __all__ = [
+    "array_type",
+    "collate_clause",
     "column_field",
     "db_values",
     "is_integer",
     "is_text",
     "matchable_values",
+    "overflows_driver",
     "renders_exactly",
     "values_table",
 ]
