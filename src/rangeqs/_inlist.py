@@ -14,8 +14,10 @@ instead, in a form each database still answers from an index on the column:
   one JSON parameter (a semi-join probing the index with ``ref``).
 
 The comparison is the column's own, so text values match under the
-column's collation. Any other database, and values that have no exact JSON
-form on SQLite and MariaDB (decimals, dates), keep Django's own ``IN``.
+column's collation; every type, range and collation is derived from the
+field by :mod:`rangeqs._listed`. Any other database, values that have no
+exact JSON form on SQLite and MariaDB (decimals, dates), and lists that
+rangeqs cannot render exactly at all (JSON) keep Django's own ``IN``.
 
 :func:`rewrite_in_lists` swaps the long IN lists of a queryset's top-level
 filters for :class:`InValues`; :func:`values_after` restricts a list to the
@@ -24,19 +26,26 @@ values the database sorts after a given one, for the partition plan.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Field, IntegerField
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db.models.lookups import In
 
+from rangeqs._listed import (
+    array_type,
+    db_values,
+    overflows_driver,
+    renders_exactly,
+    values_table,
+)
 from rangeqs._where import where_conditions
+from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import QuerySet
+    from django.db.models import Field, QuerySet
     from django.db.models.lookups import Lookup
     from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
@@ -49,6 +58,8 @@ __all__ = [
     "count_values_through",
     "in_list_condition",
     "in_values",
+    "inexact_in_list",
+    "refuse_inexact_in_list",
     "replace_condition",
     "rewrite_in_lists",
     "sorted_values",
@@ -59,13 +70,9 @@ __all__ = [
 #: Django's ``IN (%s, ...)``, whose values the planners see one by one.
 LONG_LIST = 1000
 
-# MariaDB's JSON_TABLE silently truncates a value longer than its column, so
-# text columns get a width no stored value of a CharField can exceed.
-_MYSQL_TEXT_WIDTH = 16383
 #: MariaDB turns an IN list of this many values or more into a semi-join
 #: (in_predicate_conversion_threshold), which sorts every row it matches.
 MARIADB_LITERAL_LIST = 1000
-_BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 class InValues(In):
@@ -73,7 +80,7 @@ class InValues(In):
 
     ``after`` keeps only the listed values that sort strictly after it
     (before it when ``descending``) in the column's collation: the database
-    compares, never Python.
+    compares, never Python, with Django's own ``col > value`` lookup.
     """
 
     after: Any = None
@@ -83,28 +90,28 @@ class InValues(In):
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
     ) -> _AsSqlType:
         values = self._db_values(connection)
+        if not values:
+            raise EmptyResultSet
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
-        array_type = self.lhs.output_field.cast_db_type(connection)
-        sql = f"{lhs_sql} = ANY(%s::{array_type}[])"
-        params: list[Any] = [*lhs_params, values]
-        if self.after is not None:
-            sql += f" AND {lhs_sql} {self._operator} %s"
-            params += [*lhs_params, self._db_value(self.after, connection)]
-        return sql, tuple(params)
+        element = array_type(self.lhs.output_field, connection)
+        sql = f"{lhs_sql} = ANY(%s::{element}[])"
+        return self._trimmed(compiler, connection, sql, (*lhs_params, values))
 
     def as_sqlite(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
     ) -> _AsSqlType:
-        encoded = self._json(connection)
-        if encoded is None:
+        table = self._table(connection)
+        if table is None:
             return self._django_in(compiler, connection)
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
-        subquery = "SELECT value FROM json_each(%s)"
-        params: list[Any] = [*lhs_params, encoded]
+        source, source_params = table
+        subquery = f"SELECT rangeqs_values.v FROM {source}"
+        params: list[Any] = [*lhs_params, *source_params]
         if self.after is not None:
             # Trimming inside the subquery, rather than with `col > %s` outside,
-            # keeps SQLite from reading the rows of every skipped value.
-            subquery += f" WHERE value {self._operator} %s{self._collate(connection)}"
+            # keeps SQLite from reading the rows of every skipped value; `v`
+            # has the column's collation.
+            subquery += f" WHERE rangeqs_values.v {self._operator} %s"
             params.append(self._db_value(self.after, connection))
         return f"{lhs_sql} IN ({subquery})", tuple(params)
 
@@ -115,37 +122,80 @@ class InValues(In):
         # index order; a JSON_TABLE semi-join would sort the rows it finds.
         if len(self._db_values(connection)) < MARIADB_LITERAL_LIST:
             return self._django_in(compiler, connection)
-        column_type = self._mysql_column_type(connection)
-        encoded = self._json(connection)
-        if column_type is None or encoded is None or not _has_json_table(connection):
+        table = self._table(connection)
+        if table is None:
             return self._django_in(compiler, connection)
         lhs_sql, lhs_params = self.process_lhs(compiler, connection)
-        sql = (
-            f"{lhs_sql} IN (SELECT rangeqs_values.v FROM JSON_TABLE(%s, '$[*]' "
-            f"COLUMNS (v {column_type} PATH '$')) AS rangeqs_values)"
-        )
-        params: list[Any] = [*lhs_params, encoded]
-        if self.after is not None:
-            sql += f" AND {lhs_sql} {self._operator} %s"
-            params += [*lhs_params, self._db_value(self.after, connection)]
-        return sql, tuple(params)
+        source, source_params = table
+        sql = f"{lhs_sql} IN (SELECT rangeqs_values.v FROM {source})"
+        return self._trimmed(compiler, connection, sql, (*lhs_params, *source_params))
+
+    def distinct_values(
+        self, connection: BaseDatabaseWrapper, *, descending: bool = False
+    ) -> list[Any] | None:
+        """The listed values, one per class of values the column finds equal,
+        in the column's order: one query. None, without a query, where the
+        database has no exact table of them."""
+        table = self._table(connection)
+        if table is None:
+            return None
+        source, params = table
+        order = "DESC" if descending else "ASC"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT rangeqs_values.v FROM {source} "
+                f"GROUP BY rangeqs_values.v ORDER BY rangeqs_values.v {order}",
+                params,
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def count_through(
+        self, connection: BaseDatabaseWrapper, value: Any, *, descending: bool
+    ) -> int | None:
+        """How many of :meth:`distinct_values` come up to ``value``, inclusive
+        (None, without a query, as for :meth:`distinct_values`)."""
+        table = self._table(connection)
+        if table is None:
+            return None
+        source, params = table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(DISTINCT rangeqs_values.v) FROM {source} "
+                f"WHERE rangeqs_values.v {'>=' if descending else '<='} %s",
+                [*params, self._db_value(value, connection)],
+            )
+            row = cursor.fetchone()
+        return int(row[0]) if row else 0
 
     @property
     def _operator(self) -> str:
         return "<" if self.descending else ">"
 
+    def _trimmed(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        sql: str,
+        params: Sequence[Any],
+    ) -> _AsSqlType:
+        """``sql AND col > after``, the bound compiled by Django's own lookup."""
+        if self.after is None:
+            return sql, tuple(params)
+        name = "lt" if self.descending else "gt"
+        lookup_class = self.lhs.output_field.get_lookup(name)
+        try:
+            bound_sql, bound_params = compiler.compile(
+                lookup_class(self.lhs, self.after)
+            )
+        except FullResultSet:
+            return sql, tuple(params)
+        return f"{sql} AND {bound_sql}", (*params, *bound_params)
+
     def _django_in(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
     ) -> _AsSqlType:
         sql, params = super().as_sql(compiler, connection)
-        if self.after is None:
-            return sql, params
-        lhs_sql, lhs_params = self.process_lhs(compiler, connection)
-        after_param = self._db_value(self.after, connection)
-        return (
-            f"{sql} AND {lhs_sql} {self._operator} %s",
-            (*params, *lhs_params, after_param),
-        )
+        return self._trimmed(compiler, connection, sql, params)
 
     def _db_value(self, value: Any, connection: BaseDatabaseWrapper) -> Any:
         field: Field[Any, Any] = self.lhs.output_field
@@ -154,35 +204,32 @@ class InValues(In):
         )
 
     def _db_values(self, connection: BaseDatabaseWrapper) -> list[Any]:
-        """The listed values as the driver sends them, NULLs and repeats dropped.
+        """The listed values as the driver sends them, without the ones no row
+        can match (rangeqs._listed.db_values).
 
         Computed once per database: the same lookup is compiled for every page.
         """
         cache = self._cache
         key = ("values", connection.alias)
         if key not in cache:
-            field: Field[Any, Any] = self.lhs.output_field
-            unique = dict.fromkeys(value for value in self.rhs if value is not None)
-            cache[key] = [
-                field.get_db_prep_value(value, connection, prepared=True)
-                for value in unique
-            ]
+            cache[key] = db_values(self.lhs.output_field, self.rhs, connection)
         values: list[Any] = cache[key]
         return values
 
-    def _json(self, connection: BaseDatabaseWrapper) -> str | None:
-        """The values as a JSON array, or None when one has no exact JSON form."""
+    def _table(self, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]] | None:
+        """The values as a table compared like the column, or None."""
         cache = self._cache
-        key = ("json", connection.alias)
+        key = ("table", connection.alias)
         if key not in cache:
             values = self._db_values(connection)
-            exact = all(
-                isinstance(value, (int, str)) and not _out_of_bigint(value)
-                for value in values
+            raw = [value for value in self.rhs if value is not None]
+            cache[key] = (
+                None
+                if not values or overflows_driver(raw, connection)
+                else values_table(self.lhs.output_field, values, connection)
             )
-            cache[key] = json.dumps(values) if exact else None
-        encoded: str | None = cache[key]
-        return encoded
+        table: tuple[str, list[Any]] | None = cache[key]
+        return table
 
     @property
     def _cache(self) -> dict[tuple[str, str], Any]:
@@ -194,94 +241,28 @@ class InValues(In):
             self._shared_cache = cache
         return cache
 
-    def _collate(self, connection: BaseDatabaseWrapper) -> str:
-        collation = getattr(self.lhs.output_field, "db_collation", None)
-        if not collation:
-            return ""
-        return f" COLLATE {connection.ops.quote_name(collation)}"
-
-    def _mysql_column_type(self, connection: BaseDatabaseWrapper) -> str | None:
-        """The JSON_TABLE column type that compares like the field, or None."""
-        field = self.lhs.output_field
-        internal_type = field.get_internal_type()
-        if isinstance(field, IntegerField) or internal_type in (
-            "AutoField",
-            "BigAutoField",
-            "SmallAutoField",
-        ):
-            db_type = (field.db_type(connection) or "").lower()
-            return "BIGINT UNSIGNED" if "unsigned" in db_type else "BIGINT"
-        if internal_type in ("CharField", "TextField", "SlugField", "EmailField"):
-            collation = getattr(field, "db_collation", None)
-            collate = (
-                f" COLLATE {connection.ops.quote_name(collation)}" if collation else ""
-            )
-            return f"VARCHAR({_MYSQL_TEXT_WIDTH}){collate}"
-        return None
-
 
 def sorted_values(
     lookup: In, connection: BaseDatabaseWrapper, *, descending: bool
 ) -> list[Any] | None:
-    """The distinct listed values, sorted by MariaDB in the column's collation.
-
-    For MariaDB and MySQL only, where a long list's semi-join sorts every
-    row it matches, so the partition plan reads the list in windows of
-    literal values instead. None, without a query, when the list has no
-    JSON_TABLE form there.
-    """
-    source = _json_table_source(lookup, connection)
-    if source is None:
-        return None
-    sql, params = source
-    order = "DESC" if descending else "ASC"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT DISTINCT rangeqs_values.v {sql} ORDER BY rangeqs_values.v {order}",
-            params,
-        )
-        return [row[0] for row in cursor.fetchall()]
+    """The distinct listed values in the column's order (see
+    :meth:`InValues.distinct_values`), for the windows of the partition plan."""
+    return _shared(lookup).distinct_values(connection, descending=descending)
 
 
 def count_values_through(
     lookup: In, connection: BaseDatabaseWrapper, value: Any, *, descending: bool
 ) -> int | None:
-    """How many distinct listed values MariaDB sorts up to ``value``, inclusive
-    (None, without a query, as for :func:`sorted_values`)."""
-    source = _json_table_source(lookup, connection)
-    if source is None:
-        return None
-    sql, params = source
-    field: Field[Any, Any] = lookup.lhs.output_field
-    prepared = field.get_db_prep_value(
-        field.get_prep_value(value), connection, prepared=True
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(DISTINCT rangeqs_values.v) {sql} "
-            f"WHERE rangeqs_values.v {'>=' if descending else '<='} %s",
-            [*params, prepared],
-        )
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+    """How many distinct listed values the column sorts up to ``value``,
+    inclusive (None, without a query, as for :func:`sorted_values`)."""
+    return _shared(lookup).count_through(connection, value, descending=descending)
 
 
-def _json_table_source(
-    lookup: In, connection: BaseDatabaseWrapper
-) -> tuple[str, list[Any]] | None:
-    """``FROM JSON_TABLE(...) AS rangeqs_values`` over the listed values."""
+def _shared(lookup: In) -> InValues:
     values = in_values(lookup.lhs, lookup.rhs)
     if isinstance(lookup, InValues):
         values._shared_cache = lookup._cache
-    column_type = values._mysql_column_type(connection)
-    encoded = values._json(connection)
-    if column_type is None or encoded is None or not _has_json_table(connection):
-        return None
-    sql = (
-        f"FROM JSON_TABLE(%s, '$[*]' COLUMNS (v {column_type} PATH '$')) "
-        f"AS rangeqs_values"
-    )
-    return sql, [encoded]
+    return values
 
 
 def rewrite_in_lists(
@@ -337,11 +318,43 @@ def replace_condition(
 
 
 def _is_literal_in_list(condition: Condition) -> bool:
+    """An IN list of literal values that rangeqs can render exactly: a list of
+    JSON values, or of a type without an exact rendering, is Django's alone
+    (no plan walks it, no long-list form replaces it)."""
     return (
         condition.kind == "in"
         and condition.can_bound_index
         and condition.values is not None
         and condition.field is not None
+        and renders_exactly(condition.field, condition.values)
+    )
+
+
+def inexact_in_list(queryset: QuerySet[Any, Any]) -> Condition | None:
+    """The first IN list of literal values AND-ed into the filters that rangeqs
+    cannot render exactly (see :func:`rangeqs._listed.renders_exactly`)."""
+    for condition in where_conditions(queryset):
+        if (
+            condition.kind == "in"
+            and condition.can_bound_index
+            and condition.values is not None
+            and condition.field is not None
+            and not _is_literal_in_list(condition)
+        ):
+            return condition
+    return None
+
+
+def refuse_inexact_in_list(plan: str, queryset: QuerySet[Any, Any]) -> None:
+    """Raise when ``plan`` was asked to walk an IN list it cannot render exactly."""
+    condition = inexact_in_list(queryset)
+    if condition is None:
+        return
+    assert condition.field is not None
+    raise InvalidQuerySetError(
+        f"plan={plan!r} cannot walk the IN list on {condition.field.attname!r}: "
+        f"rangeqs compares only integer, text, decimal, UUID and date values "
+        f"exactly as Django's own IN does, so use plan='plain' for this list."
     )
 
 
@@ -362,16 +375,3 @@ def values_after(lookup: In, value: Any, *, descending: bool) -> InValues:
     if shared is not None:
         trimmed._shared_cache = shared._cache
     return trimmed
-
-
-def _out_of_bigint(value: int | str) -> bool:
-    # JSON_TABLE clamps an out-of-range integer to the type's limit, which
-    # could then match a stored row; such a value can match no integer column.
-    return isinstance(value, int) and not _BIGINT_MIN <= value <= _BIGINT_MAX
-
-
-def _has_json_table(connection: BaseDatabaseWrapper) -> bool:
-    version = connection.mysql_version  # type: ignore[attr-defined]
-    if connection.mysql_is_mariadb:  # type: ignore[attr-defined]
-        return bool(version >= (10, 6))
-    return bool(version >= (8, 0, 4))

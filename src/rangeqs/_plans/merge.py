@@ -28,7 +28,9 @@ compiled once per page size and NULL pattern of the position, with
 rebound (see :mod:`rangeqs._plans.prepared`).
 
 Planning grows with the branches: the plan takes at most
-:data:`MERGE_MAX_VALUES` distinct values.
+:data:`MERGE_MAX_VALUES` distinct values. A branch is made for each class
+of listed values that the column finds equal, as the database finds them
+(text under the column's collation): two branches never share a row.
 """
 
 from __future__ import annotations
@@ -37,10 +39,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
-from django.db.models import CharField, F, Q, TextField
+from django.db.models import F, Q
 from django.db.models.lookups import Lookup
 
-from rangeqs._inlist import in_list_condition
+from rangeqs._inlist import in_list_condition, in_values
+from rangeqs._listed import is_text, matchable_values
 from rangeqs._plans.base import Plan
 from rangeqs._plans.prepared import (
     KeyColumns,
@@ -67,6 +70,9 @@ __all__ = ["MERGE_MAX_VALUES", "MergePlan"]
 #: to plan on PostgreSQL 15 and 18, as long as the page itself.
 MERGE_MAX_VALUES = 100
 
+# The name under which a merge branch selects the primary key.
+_MERGED_PK = "rangeqs_pk"
+
 # The planners whose ordered UNION ALL reads its branches lazily.
 _LAZY_MERGE_VENDORS = frozenset({"postgresql"})
 
@@ -84,26 +90,42 @@ class MergePlan(Plan):
         assert condition.field is not None
         assert condition.values is not None
         self._column = condition.field.attname
+        self._field = condition.field
         self._others = without_condition(self.queryset, condition)
-        self._values = list(dict.fromkeys(v for v in condition.values if v is not None))
-        assert len(self._values) <= MERGE_MAX_VALUES
-        # Two listed strings may be equal in the column's collation ('a' and
-        # 'A' case-insensitively): their branches return the same rows, so
-        # the database drops the repeats. Other values compare as in Python.
-        self._union = (
-            " UNION "
-            if isinstance(condition.field, (CharField, TextField))
-            else " UNION ALL "
-        )
-        pk = self.queryset.model._meta.pk
-        assert pk is not None
-        self._pk = pk
-        names = [key.name for key in self.keys]
-        self._selected = names if pk.attname in names else [*names, pk.attname]
+        assert condition.lookup is not None
+        self._listed = in_values(condition.lookup.lhs, condition.values)
+        assert len(set(condition.values)) <= MERGE_MAX_VALUES
+        # Found by the database at the first page (no query at construction).
+        self._values: list[Any] | None = None
+        self._union = " UNION ALL "
         self._pages: dict[tuple[int, tuple[bool, ...] | None], PreparedPage] = {}
 
+    def _branch_values(self, connection: BaseDatabaseWrapper) -> list[Any]:
+        """One listed value per class of values the column finds equal.
+
+        Two listed values that the column's comparison finds equal ('a' and
+        'A' under a case-insensitive collation) would make two branches of
+        the same rows: the database picks one value of each class.
+        """
+        if self._values is None:
+            listed = matchable_values(self._field, self._listed.rhs, connection)
+            distinct = None
+            if is_text(self._field) and len(listed) > 1:
+                distinct = self._listed.distinct_values(connection)
+            if distinct is not None:
+                self.queries += 1
+                self._values = distinct
+            else:
+                # Numbers, dates and UUIDs are equal in Python exactly when
+                # they are in the database. Text without a table of its values
+                # here: a UNION drops the rows two branches both return.
+                self._values = listed
+                if is_text(self._field):
+                    self._union = " UNION "
+        return self._values
+
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
-        if not self._values:
+        if not self._branch_values(connections[self.queryset.db]):
             return []
         shape = (size, None if after is None else null_pattern(after))
         page = self._pages.get(shape)
@@ -119,7 +141,9 @@ class MergePlan(Plan):
         else:
             bound = slotted_after(self.keys, slots_for(self.keys, after), connection)
             fields = [key.field for key in self.keys]
-        branches = [self._branch(value, bound) for value in self._values]
+        branches = [
+            self._branch(value, bound) for value in self._branch_values(connection)
+        ]
         if len(branches) == 1:
             return PreparedPage(branches[0][:size], fields, guard=self.guard)
         if connection.vendor in _LAZY_MERGE_VENDORS:
@@ -161,14 +185,22 @@ class MergePlan(Plan):
             f"{position} {'DESC' if key.descending else 'ASC'}"
             for position, key in enumerate(self.keys, start=1)
         )
-        pk_column = connection.ops.quote_name(self._pk.column)
+        # The primary key under a name of rangeqs's own, read from the
+        # derived table by that name: a column name (db_column) or an attname
+        # could bind to the outer table instead.
+        names = [key.name for key in self.keys]
         return _MergedKeys(
-            [branch.values_list(*self._selected)[:size] for branch in branches],
+            [
+                branch.annotate(**{_MERGED_PK: F("pk")}).values_list(
+                    *names, _MERGED_PK
+                )[:size]
+                for branch in branches
+            ],
             joiner=self._union,
             branch_template="({})",
             # MariaDB allows no LIMIT right inside IN: a derived table.
-            template=f"SELECT {pk_column} FROM ({{}} ORDER BY {order} "
-            f"LIMIT {size:d}) AS rangeqs_merged",
+            template=f"SELECT rangeqs_merged.{_MERGED_PK} FROM ({{}} "
+            f"ORDER BY {order} LIMIT {size:d}) AS rangeqs_merged",
         )
 
 

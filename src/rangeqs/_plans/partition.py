@@ -28,7 +28,7 @@ import operator
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
-from django.db.models import IntegerField, Q
+from django.db.models import Q
 
 from rangeqs._inlist import (
     LONG_LIST,
@@ -41,6 +41,7 @@ from rangeqs._inlist import (
     sorted_values,
     values_after,
 )
+from rangeqs._listed import is_integer
 from rangeqs._plans.base import Plan
 from rangeqs._plans.prepared import PreparedPages, Slot, joined, slotted_after
 from rangeqs._where import without_condition
@@ -182,7 +183,8 @@ class PartitionPlan(Plan):
             return 0
         descending = self.keys[0].descending
         field = self._condition.field
-        if isinstance(getattr(field, "target_field", field), IntegerField):
+        assert field is not None
+        if is_integer(field):
             # Integers compare in Python exactly as in the database.
             if descending:
                 return bisect.bisect_right(self._sorted, -value, key=operator.neg)

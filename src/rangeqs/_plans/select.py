@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.db.models import Q
 
 from rangeqs._index_rules import judge
-from rangeqs._inlist import in_list_condition
+from rangeqs._inlist import in_list_condition, refuse_inexact_in_list
 from rangeqs._keys import resolve_keys
 from rangeqs._plans.merge import MERGE_MAX_VALUES, MergePlan
 from rangeqs._plans.partition import PartitionPlan
@@ -84,6 +84,8 @@ def check_plan(
     lead = keys[0].name
     leading_list = in_list_condition(queryset, column=lead)
     other_list = in_list_condition(queryset, not_column=lead)
+    if requested != "auto" and leading_list is None and other_list is None:
+        refuse_inexact_in_list(requested, queryset)
     if requested == "partition":
         _check_partition(leading_list, other_list, keys)
         return
