@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from rangeqs.examples.grouphash.bulk_load import drop_secondary_indexes
+
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import Model
@@ -50,7 +52,8 @@ def prepared_table(
             editor.create_model(model)
         with connection.cursor() as cursor:
             cursor.execute(f'ALTER TABLE "{table}" SET UNLOGGED')
-        rebuild = _drop_secondary_indexes(connection, table)
+        with connection.cursor() as cursor:
+            rebuild = drop_secondary_indexes(cursor, table)
         load(connection, rows)
         with connection.cursor() as cursor:
             # A big sort per index build instead of many small ones.
@@ -81,37 +84,3 @@ def _comment(connection: BaseDatabaseWrapper, table: str) -> str | None:
 def _drop(connection: BaseDatabaseWrapper, table: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f'DROP TABLE IF EXISTS "{table}"')
-
-
-def _drop_secondary_indexes(connection: BaseDatabaseWrapper, table: str) -> list[str]:
-    """Drop every index but the primary key; return the statements that rebuild them."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT conname, pg_get_constraintdef(oid)
-            FROM pg_constraint
-            WHERE conrelid = %s::regclass AND contype = 'u'
-            """,
-            [table],
-        )
-        constraints = cursor.fetchall()
-        cursor.execute(
-            """
-            SELECT i.relname, pg_get_indexdef(x.indexrelid)
-            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-            WHERE x.indrelid = %s::regclass AND NOT x.indisprimary
-              AND NOT EXISTS (
-                  SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid
-              )
-            """,
-            [table],
-        )
-        indexes = cursor.fetchall()
-        for name, _ in constraints:
-            cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-        for name, _ in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-    return [
-        f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'
-        for name, definition in constraints
-    ] + [definition for _, definition in indexes]

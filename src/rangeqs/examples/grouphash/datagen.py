@@ -33,6 +33,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
 
+from rangeqs.examples.grouphash.bulk_load import drop_secondary_indexes
 from rangeqs.examples.grouphash.models import Group, GroupHash, Project
 
 if TYPE_CHECKING:
@@ -196,43 +197,11 @@ def _indexes_rebuilt_after() -> Iterator[None]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             for table in ("sentry_groupedmessage", "sentry_grouphash"):
-                rebuild += _drop_secondary_indexes(cursor, table)
+                rebuild += drop_secondary_indexes(cursor, table)
     yield
     with connection.cursor() as cursor:
         for statement in rebuild:
             cursor.execute(statement)
-
-
-def _drop_secondary_indexes(cursor: Any, table: str) -> list[str]:
-    """Drop every index but the primary key, and the foreign keys, of
-    ``table``; return the statements that rebuild them."""
-    cursor.execute(
-        """
-        SELECT conname, pg_get_constraintdef(oid)
-        FROM pg_constraint
-        WHERE conrelid = %s::regclass AND contype IN ('u', 'f')
-        """,
-        [table],
-    )
-    constraints = cursor.fetchall()
-    cursor.execute(
-        """
-        SELECT i.relname, pg_get_indexdef(x.indexrelid)
-        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-        WHERE x.indrelid = %s::regclass AND NOT x.indisprimary
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-        """,
-        [table],
-    )
-    indexes = cursor.fetchall()
-    for name, _definition in constraints:
-        cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-    for name, _definition in indexes:
-        cursor.execute(f'DROP INDEX "{name}"')
-    return [definition for _name, definition in indexes] + [
-        f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'
-        for name, definition in constraints
-    ]
 
 
 def _insert_groups(first: int, last: int) -> None:
