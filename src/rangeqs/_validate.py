@@ -2,9 +2,9 @@
 
 Arguments are checked by type and range, and the queryset by shape: what
 keyset pages cannot evaluate exactly as Django would (an offset, an ordering
-of its own, DISTINCT, set operations, GROUP BY, window functions, joins that
-repeat a row once per related match, ``reverse()``) is refused with one
-sentence that names the problem and the fix.
+of its own, DISTINCT, set operations, GROUP BY that merges rows, window
+functions, joins that repeat a row once per related match, ``reverse()``) is
+refused with one sentence that names the problem and the fix.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from django.db.models import (
     ManyToManyRel,
     QuerySet,
 )
+from django.db.models.expressions import Col
 from django.db.models.query import RawQuerySet
 from django.db.models.sql.datastructures import Join
 
@@ -228,10 +229,11 @@ def check_queryset(queryset: QuerySet[Any, Any]) -> None:
             f"The queryset is a {query.combinator}() of querysets, which cannot be "
             f"paged by keys: iterate each queryset with its own wrapper."
         )
-    if query.group_by is not None or any(
+    grouped = query.group_by is not None or any(
         getattr(annotation, "contains_aggregate", False)
         for annotation in query.annotations.values()
-    ):
+    )
+    if grouped and not _one_group_per_row(query):
         raise InvalidQuerySetError(
             "The queryset has GROUP BY (an aggregate such as Count() in annotate(), "
             "or values().annotate()), and adding the keys to it would split its "
@@ -247,7 +249,9 @@ def check_queryset(queryset: QuerySet[Any, Any]) -> None:
             "which each page would compute over its own rows only: compute it "
             "over the whole queryset in a Subquery() or outside the wrapper."
         )
-    relation = _multi_valued_join(query)
+    # Grouped by the model's rows, a join's repeats are aggregated, not
+    # yielded: the rows are the model's, once each, whatever the step.
+    relation = None if grouped else _multi_valued_join(query)
     if relation is not None:
         name, subquery = relation
         raise InvalidQuerySetError(
@@ -255,6 +259,33 @@ def check_queryset(queryset: QuerySet[Any, Any]) -> None:
             f"a row once per related match and makes the rows depend on step: "
             f"filter with pk__in={subquery} instead (exclude() already does so)."
         )
+
+
+def _one_group_per_row(query: Query) -> bool:
+    """GROUP BY keeps one group per row of the model: ``annotate()`` of an
+    aggregate without ``values()`` groups by every column of the model (Django
+    sets ``group_by = True``), and a ``values()`` grouping that holds the
+    primary key cannot merge two rows. The keys are columns of the model, so
+    adding them to such a GROUP BY splits no group."""
+    if query.group_by is True:
+        return True
+    if not query.group_by:
+        return False
+    model = query.model
+    assert model is not None
+    pk = model._meta.pk
+    if isinstance(pk, CompositePrimaryKey):
+        return False
+    table = model._meta.db_table
+    return any(
+        isinstance(expression, Col)
+        and expression.target is pk
+        # The model's own table, not a joined row of the same model.
+        and query.alias_map.get(expression.alias) is not None
+        and query.alias_map[expression.alias].table_name == table
+        and not isinstance(query.alias_map[expression.alias], Join)
+        for expression in query.group_by
+    )
 
 
 def _multi_valued_join(query: Query) -> tuple[str, str] | None:
