@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from django.db.models import QuerySet
 
-    from rangeqs.advisor._explain import Plan
+    from rangeqs.advisor._explain import QueryPlan
     from rangeqs.advisor._report import Report
 
 __all__ = ["Fix", "LiveFinding", "LiveReport", "live_report"]
@@ -80,7 +80,7 @@ class LiveReport:
     #: index whatever the planner estimates (rangeqs._plans.bounded).
     pages_guarded: bool
     #: Each position's plan.
-    plans: tuple[tuple[str, Plan], ...]
+    plans: tuple[tuple[str, QueryPlan], ...]
 
     def as_dict(self) -> dict[str, Any]:
         """The live verdict as JSON-ready data."""
@@ -139,7 +139,7 @@ def live_report(
     )
 
 
-def _findings(position: str, plan: Plan, index_name: str | None) -> list[LiveFinding]:
+def _findings(position: str, plan: QueryPlan, index_name: str | None) -> list[LiveFinding]:
     codes: list[FindingCode] = []
     if plan.sorts:
         codes.append("sorts")
