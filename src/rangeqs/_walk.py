@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from rangeqs._keyset import Phase
-    from rangeqs._plans import Plan, PlanChoice
+    from rangeqs._plans import PageStrategy, PlanChoice
     from rangeqs._rows import RowReader
 
 __all__ = ["Leg", "Page", "Position", "RowInHand", "Walk"]
@@ -117,7 +117,7 @@ class Walk:
         step: int,
         limit: int | None,
         reader: RowReader,
-        fetch: Callable[[Plan, tuple[Any, ...] | None, int], Sequence[Any]],
+        fetch: Callable[[PageStrategy, tuple[Any, ...] | None, int], Sequence[Any]],
     ) -> None:
         """``fetch``: at most ``size`` rows after a position with a plan (the
         wrapper's, which retries and counts the statements)."""

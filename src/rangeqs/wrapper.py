@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from rangeqs._declared_indexes import ModelIndex
     from rangeqs._keys import Key
     from rangeqs._keyset import Phase
-    from rangeqs._plans import Plan, PlanName
+    from rangeqs._plans import PageStrategy, PlanName
 
 _Row = TypeVar("_Row")
 
@@ -407,7 +407,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
         warn_once_for(key, lambda: str(advise(queryset, order_by=orderings)))
 
     def _fetch(
-        self, plan: Plan, after: tuple[Any, ...] | None, size: int
+        self, plan: PageStrategy, after: tuple[Any, ...] | None, size: int
     ) -> Sequence[Any]:
         """One page, retried on OperationalError; every statement counted."""
         attempts = 0

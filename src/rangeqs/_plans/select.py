@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from rangeqs._declared_indexes import ModelIndex
     from rangeqs._keys import Key
-    from rangeqs._plans.base import Plan
+    from rangeqs._plans.base import PageStrategy
     from rangeqs._where import Condition
 
 __all__ = ["PLAN_NAMES", "PlanChoice", "PlanName", "check_plan", "choose_plan"]
@@ -52,7 +52,7 @@ __all__ = ["PLAN_NAMES", "PlanChoice", "PlanName", "check_plan", "choose_plan"]
 PlanName = Literal["auto", "plain", "merge", "partition"]
 PLAN_NAMES: tuple[str, ...] = ("auto", "plain", "merge", "partition")
 
-_PLANS: dict[str, type[Plan]] = {
+_PLANS: dict[str, type[PageStrategy]] = {
     "plain": PlainPlan,
     "merge": MergePlan,
     "partition": PartitionPlan,
@@ -61,7 +61,7 @@ _PLANS: dict[str, type[Plan]] = {
 
 @dataclass(frozen=True)
 class PlanChoice:
-    plan: type[Plan]
+    plan: type[PageStrategy]
     #: Set when no plan bounds the pages with the declared indexes: the
     #: shape to warn about once (``Verdict.warning_key``).
     unserved: tuple[Any, ...] | None = None

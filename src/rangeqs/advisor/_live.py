@@ -139,7 +139,9 @@ def live_report(
     )
 
 
-def _findings(position: str, plan: QueryPlan, index_name: str | None) -> list[LiveFinding]:
+def _findings(
+    position: str, plan: QueryPlan, index_name: str | None
+) -> list[LiveFinding]:
     codes: list[FindingCode] = []
     if plan.sorts:
         codes.append("sorts")
