@@ -52,9 +52,22 @@ def test_auto_never_picks_merge_for_a_composite_pk() -> None:
 
 
 def test_an_explicit_merge_plan_is_refused_for_a_composite_pk() -> None:
-    with pytest.raises(InvalidQuerySetError, match="plan='merge'.*primary key"):
+    with pytest.raises(InvalidQuerySetError, match=r"plan='merge'.*primary key"):
         RangeQuerySetWrapper(
             Membership.objects.filter(member__in=[1, 3]),
             order_by=("team", "member"),
             plan="merge",
         )
+
+
+def _index_names_in_the_catalogue(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"PRAGMA index_list({connection.ops.quote_name(table)})")
+            return {row[1] for row in cursor.fetchall()}
+        return set(connection.introspection.get_constraints(cursor, table))
+
+
+def test_the_advisor_names_the_composite_pk_index_as_the_database_does() -> None:
+    report = advise(Membership.objects.filter(team=2), order_by=("member",))
+    assert report.index_name in _index_names_in_the_catalogue(Membership._meta.db_table)
