@@ -12,11 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from django.db.models import CompositePrimaryKey, ForeignKey, Index, UniqueConstraint
+from django.db.models import (
+    CompositePrimaryKey,
+    Field,
+    ForeignKey,
+    Index,
+    UniqueConstraint,
+)
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import Field, Model, Q
+    from django.db.models import Model, Q
 
 __all__ = [
     "IndexColumn",
@@ -200,7 +206,8 @@ def _key_fields(pk: Field[Any, Any]) -> tuple[Field[Any, Any], ...]:
     """The fields of the primary key: each field of a ``CompositePrimaryKey``
     (Django 5.2+), which has no column of its own."""
     if isinstance(pk, CompositePrimaryKey):
-        return tuple(pk.fields)
+        # Every field of a composite key is a concrete column.
+        return tuple(part for part in pk.fields if isinstance(part, Field))
     return (pk,)
 
 
