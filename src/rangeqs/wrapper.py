@@ -241,7 +241,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
         # reads facts of the database (its version, on MariaDB): there too.
         walk = await sync_to_async(self._start_walk)()
         next_page = sync_to_async(walk.next_page)
-        while (page := await next_page(made=True)) is not None:
+        while (page := await next_page(load_rows=True)) is not None:
             yield page
 
     def _hand_out(self, page: Page) -> Iterator[Any]:
@@ -255,14 +255,14 @@ class RangeQuerySetWrapper(Generic[_Row]):
         self._position = page.last_position()
 
     def _hand_out_batch(self, page: Page) -> list[Any]:
-        rows = page.listed()
+        rows = page.rows_as_list()
         self._run_callbacks(page)
         self._position = page.last_position()
         return rows
 
     def _run_callbacks(self, page: Page) -> None:
         if self.callbacks:
-            rows = page.listed()
+            rows = page.rows_as_list()
             for callback in self.callbacks:
                 callback(rows)
 

@@ -256,7 +256,7 @@ _FIX_TEXT: dict[FixCode, str] = {
 }
 
 
-def _rows(value: float | None) -> str:
+def _row_count_text(value: float | None) -> str:
     return "?" if value is None else f"{value:,.0f}"
 
 
@@ -285,9 +285,9 @@ def render_live(live: LiveReport) -> str:
         )
         first = found[0]
         chosen = ", ".join(first.chosen_indexes) or "no index"
-        estimate = f"expects {_rows(first.estimated_rows)} rows"
+        estimate = f"expects {_row_count_text(first.estimated_rows)} rows"
         if first.actual_rows is not None:
-            estimate += f", finds {_rows(first.actual_rows)}"
+            estimate += f", finds {_row_count_text(first.actual_rows)}"
         lines.append(
             textwrap.fill(
                 f"At the {position} of the walk the planner {what} "
