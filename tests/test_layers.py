@@ -75,9 +75,9 @@ def _layer_of(module: str) -> int | None:
     best: tuple[int, int] | None = None
     for position, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
-                if best is None or len(prefix) > best[1]:
-                    best = (position, len(prefix))
+            matches = module == prefix or module.startswith(prefix + ".")
+            if matches and (best is None or len(prefix) > best[1]):
+                best = (position, len(prefix))
     return None if best is None else best[0]
 
 
@@ -87,9 +87,7 @@ def _runtime_imports(tree: ast.Module) -> list[tuple[str, tuple[str, ...], int]]
 
     def visit(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(
-                child.test
-            ):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
                 for statement in child.orelse:
                     visit_statement(statement)
                 continue
