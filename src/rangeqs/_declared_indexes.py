@@ -12,11 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from django.db.models import ForeignKey, Index, UniqueConstraint
+from django.db.models import (
+    CompositePrimaryKey,
+    Field,
+    ForeignKey,
+    Index,
+    UniqueConstraint,
+)
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import Field, Model, Q
+    from django.db.models import Model, Q
 
 __all__ = [
     "IndexColumn",
@@ -130,11 +136,13 @@ def declared_indexes(
     table = opts.db_table
     pk = opts.pk
     assert pk is not None
+    key_fields = _key_fields(pk)
+    composite = len(key_fields) > 1
     found: list[ModelIndex] = [
         ModelIndex(
             name=_pk_name(table, vendor),
             source="primary key",
-            columns=(IndexColumn(pk),),
+            columns=tuple(IndexColumn(key_field) for key_field in key_fields),
             unique=True,
         )
     ]
@@ -178,14 +186,29 @@ def declared_indexes(
                 unique_fields += 1
                 index = replace(index, name=f"sqlite_autoindex_{table}_{unique_fields}")
             found.append(index)
+    if composite and vendor == "sqlite":
+        # Django declares a composite key after the unique constraints in
+        # CREATE TABLE, and SQLite numbers its index after theirs.
+        found[0] = replace(
+            found[0], name=f"sqlite_autoindex_{table}_{unique_fields + 1}"
+        )
     for meta_index in opts.indexes:
         index = _from_meta_index(model, meta_index, facts)
         if index is not None:
             found.append(index)
     appended = _appended_pk(vendor, pk_is_rowid=pk_is_rowid)
     if appended:
-        found = [_extended_by_pk(index, pk, appended) for index in found]
+        found = [_extended_by_pk(index, key_fields, appended) for index in found]
     return tuple(found)
+
+
+def _key_fields(pk: Field[Any, Any]) -> tuple[Field[Any, Any], ...]:
+    """The fields of the primary key: each field of a ``CompositePrimaryKey``
+    (Django 5.2+), which has no column of its own."""
+    if isinstance(pk, CompositePrimaryKey):
+        # Every field of a composite key is a concrete column.
+        return tuple(part for part in pk.fields if isinstance(part, Field))
+    return (pk,)
 
 
 def pk_is_rowid(model: type[Model], connection: BaseDatabaseWrapper) -> bool:
@@ -317,13 +340,15 @@ def _opclass(opclass: str | None, facts: IndexFacts) -> str | None:
 
 
 def _extended_by_pk(
-    index: ModelIndex, pk: Field[Any, Any], appended: str
+    index: ModelIndex, key_fields: tuple[Field[Any, Any], ...], appended: str
 ) -> ModelIndex:
-    if index.expression or any(column.field == pk for column in index.columns):
+    indexed = {column.field for column in index.columns}
+    missing = tuple(key_field for key_field in key_fields if key_field not in indexed)
+    if index.expression or not missing:
         return index
     return replace(
         index,
         source=f"{index.source}, with {appended}",
-        columns=(*index.columns, IndexColumn(pk)),
+        columns=(*index.columns, *(IndexColumn(key_field) for key_field in missing)),
         pk_appended=True,
     )

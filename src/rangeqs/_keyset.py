@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import BooleanField, Expression, F, Q, Value
-from django.db.models.expressions import Col
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
@@ -24,8 +23,8 @@ from django.db.models.lookups import (
     LessThanOrEqual,
     Range,
 )
-from django.db.models.sql.where import AND, WhereNode
 
+from rangeqs._where import where_conditions
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
@@ -115,26 +114,17 @@ def columns_never_null(queryset: QuerySet[Any, Any]) -> set[str]:
     Only conditions every row must meet count: lookups ANDed at the top of
     the WHERE clause, such as ``group_id__in=[...]`` or ``a__isnull=False``.
     """
-    query = queryset.query
-    # The first alias is the model's table (Query.base_table would cache None
-    # on a query without aliases and break it).
-    base_alias = next(iter(query.alias_map), None)
     found: set[str] = set()
-    pending: list[Any] = [query.where]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, WhereNode):
-            if node.connector == AND and not node.negated:
-                pending.extend(node.children)
+    for condition in where_conditions(queryset):
+        lookup = condition.lookup
+        if not condition.holds_for_every_row or lookup is None:
             continue
-        lhs = getattr(node, "lhs", None)
-        if not isinstance(lhs, Col) or lhs.alias != base_alias:
-            continue
-        rejects_null = isinstance(node, _NULL_REJECTING) or (
-            isinstance(node, IsNull) and node.rhs is False
+        assert condition.field is not None
+        rejects_null = isinstance(lookup, _NULL_REJECTING) or (
+            isinstance(lookup, IsNull) and lookup.rhs is False
         )
         if rejects_null:
-            found.add(lhs.target.attname)
+            found.add(condition.field.attname)
     return found
 
 

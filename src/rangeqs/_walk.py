@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from rangeqs._keyset import Phase
-    from rangeqs._plans import Plan, PlanChoice
+    from rangeqs._plans import PageStrategy, PlanChoice
     from rangeqs._rows import RowReader
 
 __all__ = ["Leg", "Page", "Position", "RowInHand", "Walk"]
@@ -53,7 +53,13 @@ class RowInHand:
     made only when asked, from what the database returned, whatever the
     caller did to the row."""
 
-    __slots__ = ("_made", "_made_index", "_previous", "_read", "index")
+    __slots__ = (
+        "_last_position",
+        "_last_position_index",
+        "_previous",
+        "_read",
+        "index",
+    )
 
     def __init__(
         self, read: Callable[[int], tuple[Any, ...]], *, previous: Position
@@ -62,17 +68,17 @@ class RowInHand:
         self._previous = previous
         # The position last made, and for which row: cursor read twice at
         # one row signs one token.
-        self._made = previous
-        self._made_index = -1
+        self._last_position = previous
+        self._last_position_index = -1
         #: The row handed out last; -1 before the first.
         self.index = -1
 
     def position(self) -> Position:
         index = self.index
-        if index != self._made_index:
-            self._made = Position(self._read(index))
-            self._made_index = index
-        return self._made
+        if index != self._last_position_index:
+            self._last_position = Position(self._read(index))
+            self._last_position_index = index
+        return self._last_position
 
 
 @dataclass
@@ -84,7 +90,7 @@ class Page:
     rows: Iterable[Any]
     position_of: Callable[[int], tuple[Any, ...]]
 
-    def listed(self) -> list[Any]:
+    def rows_as_list(self) -> list[Any]:
         """The rows as a list, made once."""
         if not isinstance(self.rows, list):
             self.rows = list(self.rows)
@@ -117,7 +123,7 @@ class Walk:
         step: int,
         limit: int | None,
         reader: RowReader,
-        fetch: Callable[[Plan, tuple[Any, ...] | None, int], Sequence[Any]],
+        fetch: Callable[[PageStrategy, tuple[Any, ...] | None, int], Sequence[Any]],
     ) -> None:
         """``fetch``: at most ``size`` rows after a position with a plan (the
         wrapper's, which retries and counts the statements)."""
@@ -131,8 +137,8 @@ class Walk:
         self._fetch = fetch
         self._after = legs[0].after if legs else None
 
-    def next_page(self, *, made: bool = False) -> Page | None:
-        """The next page with rows, None at the end; ``made``: its rows are
+    def next_page(self, *, load_rows: bool = False) -> Page | None:
+        """The next page with rows, None at the end; ``load_rows``: its rows are
         made now (async iteration makes them in the worker thread)."""
         while self._plans and self._remaining != 0:
             leg, plan = self._plans[0]
@@ -158,7 +164,7 @@ class Walk:
             else:
                 self._after = leg.phase.project(page.position_of(page.count - 1))
             if page.count:
-                if made:
-                    page.listed()
+                if load_rows:
+                    page.rows_as_list()
                 return page
         return None

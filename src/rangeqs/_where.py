@@ -77,6 +77,10 @@ class Condition:
     can_bound_index: bool
     #: Child positions from ``query.where`` down to this leaf.
     path: tuple[int, ...]
+    #: AND-ed at the top level on a plain column of the queryset's own
+    #: table, whatever its kind: every row the queryset returns meets it
+    #: (``a = F("b")`` included, which bounds no index).
+    holds_for_every_row: bool = False
 
     @property
     def lookup_name(self) -> str | None:
@@ -174,14 +178,16 @@ def _read_leaf(
         )
     column = leaf.lhs
     kind = _kind_of(leaf)
+    on_own_table = bounding and column.alias == base_alias
     return Condition(
         lookup=leaf,
         field=column.target,
         column=column.target.column,
         kind=kind,
         values=_literal_values(leaf, kind),
-        can_bound_index=bounding and column.alias == base_alias and kind != "other",
+        can_bound_index=on_own_table and kind != "other",
         path=path,
+        holds_for_every_row=on_own_table,
     )
 
 

@@ -4,14 +4,14 @@ Use them in a migration with ``atomic = False``::
 
     from django.db import migrations, models
 
-    from rangeqs.operations import AddIndexConcurrently
+    from rangeqs.operations import AddIndexNonBlocking
 
 
     class Migration(migrations.Migration):
         atomic = False
         dependencies = [("grouphash", "0001_initial")]
         operations = [
-            AddIndexConcurrently(
+            AddIndexNonBlocking(
                 model_name="grouphash",
                 index=models.Index(
                     fields=["group", "id"], name="sentry_grouphash_group_id_idx"
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from django.db.migrations.state import ProjectState
     from django.db.models import Index, Model
 
-__all__ = ["AddIndexConcurrently", "RemoveIndexConcurrently"]
+__all__ = ["AddIndexNonBlocking", "RemoveIndexNonBlocking"]
 
 # A failed or cancelled concurrent build leaves an INVALID index behind under
 # the name; IF NOT EXISTS would then keep that useless index forever.
@@ -51,7 +51,7 @@ WHERE pg_class.relname = %s
 """
 
 
-class AddIndexConcurrently(AddIndex):
+class AddIndexNonBlocking(AddIndex):
     """``AddIndex`` that does not block writes on PostgreSQL.
 
     Forwards: on PostgreSQL, drop a leftover INVALID index of the same name,
@@ -85,11 +85,11 @@ class AddIndexConcurrently(AddIndex):
             _drop_index(schema_editor, model, self.index, operation=self)
 
 
-class RemoveIndexConcurrently(RemoveIndex):
+class RemoveIndexNonBlocking(RemoveIndex):
     """``RemoveIndex`` that does not block writes on PostgreSQL.
 
     Forwards: ``DROP INDEX CONCURRENTLY IF EXISTS`` on PostgreSQL, ``DROP
-    INDEX`` elsewhere. Backwards: build it again as ``AddIndexConcurrently``.
+    INDEX`` elsewhere. Backwards: build it again as ``AddIndexNonBlocking``.
     """
 
     def describe(self) -> str:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from rangeqs._declared_indexes import ModelIndex
     from rangeqs._keys import Key
     from rangeqs._keyset import Phase
-    from rangeqs._plans import Plan, PlanName
+    from rangeqs._plans import PageStrategy, PlanName
 
 _Row = TypeVar("_Row")
 
@@ -241,7 +241,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
         # reads facts of the database (its version, on MariaDB): there too.
         walk = await sync_to_async(self._start_walk)()
         next_page = sync_to_async(walk.next_page)
-        while (page := await next_page(made=True)) is not None:
+        while (page := await next_page(load_rows=True)) is not None:
             yield page
 
     def _hand_out(self, page: Page) -> Iterator[Any]:
@@ -255,14 +255,14 @@ class RangeQuerySetWrapper(Generic[_Row]):
         self._position = page.last_position()
 
     def _hand_out_batch(self, page: Page) -> list[Any]:
-        rows = page.listed()
+        rows = page.rows_as_list()
         self._run_callbacks(page)
         self._position = page.last_position()
         return rows
 
     def _run_callbacks(self, page: Page) -> None:
         if self.callbacks:
-            rows = page.listed()
+            rows = page.rows_as_list()
             for callback in self.callbacks:
                 callback(rows)
 
@@ -407,7 +407,7 @@ class RangeQuerySetWrapper(Generic[_Row]):
         warn_once_for(key, lambda: str(advise(queryset, order_by=orderings)))
 
     def _fetch(
-        self, plan: Plan, after: tuple[Any, ...] | None, size: int
+        self, plan: PageStrategy, after: tuple[Any, ...] | None, size: int
     ) -> Sequence[Any]:
         """One page, retried on OperationalError; every statement counted."""
         attempts = 0

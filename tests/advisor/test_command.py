@@ -191,7 +191,7 @@ def test_emit_migration_writes_a_migration_that_runs_both_ways(
     assert "    atomic = False\n" in source
     assert "import rangeqs.operations" in source
     assert "('rangeqs_opsapp', '0003_remove_widget_size_id')" in source
-    assert "rangeqs.operations.AddIndexConcurrently(" in source
+    assert "rangeqs.operations.AddIndexNonBlocking(" in source
 
     executor = MigrationExecutor(connection)
     leaf = ("rangeqs_opsapp", written.stem)

@@ -16,7 +16,7 @@ from docs.examples import (
 
 from rangeqs import InvalidQuerySetError, RangeQuerySetWrapper
 from rangeqs.examples.grouphash.models import GroupHash
-from rangeqs.operations import AddIndexConcurrently
+from rangeqs.operations import AddIndexNonBlocking
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +91,7 @@ def test_migration_example_adds_the_index_to_the_state() -> None:
     migration = advisor_migration.Migration("0002_example", "grouphash")
     assert migration.atomic is False
     (operation,) = migration.operations
-    assert isinstance(operation, AddIndexConcurrently)
+    assert isinstance(operation, AddIndexNonBlocking)
     state = ProjectState.from_apps(__import__("django.apps").apps.apps)
     assert "sentry_grouphash_group_id_idx" in {
         index.name

@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Q
 
 from rangeqs import InvalidQuerySetError
-from rangeqs.advisor import advise
+from rangeqs.advisor import QueryPlan, advise
 from tests.testapp.models import AdvisedEvent
 
 if TYPE_CHECKING:
@@ -175,6 +175,7 @@ def test_static_verdict_agrees_with_the_live_plan(shape: Shape, vendor: str) -> 
     report = advise(shape.queryset(), order_by=shape.order_by)
     # Pages small against the matches, as on a production-sized table.
     plan = report.verify(step=10)
+    assert isinstance(plan, QueryPlan)
     assert report.served is expected, str(report)
     assert plan.served is expected, f"{plan}\n{plan.raw}\n{plan.sql}"
     if report.served:

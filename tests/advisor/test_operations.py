@@ -9,7 +9,7 @@ from django.db import DatabaseError, NotSupportedError, connection, models
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.writer import MigrationWriter
 
-from rangeqs.operations import AddIndexConcurrently, RemoveIndexConcurrently
+from rangeqs.operations import AddIndexNonBlocking, RemoveIndexNonBlocking
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -47,13 +47,13 @@ def back_to_latest() -> Iterator[None]:
 @pytest.mark.usefixtures("back_to_latest")
 def test_migrations_add_and_remove_the_index_forwards_and_backwards() -> None:
     assert INDEX not in _indexes()
-    _migrate_to("0002_widget_size_id")  # backwards through RemoveIndexConcurrently
+    _migrate_to("0002_widget_size_id")  # backwards through RemoveIndexNonBlocking
     assert _indexes()[INDEX] == ["size", "id"]
-    _migrate_to("0001_initial")  # backwards through AddIndexConcurrently
+    _migrate_to("0001_initial")  # backwards through AddIndexNonBlocking
     assert INDEX not in _indexes()
-    _migrate_to("0002_widget_size_id")  # forwards through AddIndexConcurrently
+    _migrate_to("0002_widget_size_id")  # forwards through AddIndexNonBlocking
     assert _indexes()[INDEX] == ["size", "id"]
-    _migrate_to("0003_remove_widget_size_id")  # forwards, RemoveIndexConcurrently
+    _migrate_to("0003_remove_widget_size_id")  # forwards, RemoveIndexNonBlocking
     assert INDEX not in _indexes()
 
 
@@ -106,7 +106,7 @@ def _widget_state() -> ProjectState:
 
 
 def test_refuses_to_run_inside_a_transaction_on_postgresql(vendor: str) -> None:
-    operation = AddIndexConcurrently(
+    operation = AddIndexNonBlocking(
         model_name="widget",
         index=models.Index(fields=["colour"], name="opsapp_widget_colour"),
     )
@@ -122,7 +122,7 @@ def test_refuses_to_run_inside_a_transaction_on_postgresql(vendor: str) -> None:
     with (
         pytest.raises(
             NotSupportedError,
-            match=r"^AddIndexConcurrently cannot run inside a transaction on "
+            match=r"^AddIndexNonBlocking cannot run inside a transaction on "
             r"PostgreSQL: set `atomic = False` on the migration\.$",
         ),
         connection.schema_editor(atomic=True) as editor,
@@ -133,9 +133,9 @@ def test_refuses_to_run_inside_a_transaction_on_postgresql(vendor: str) -> None:
 def test_state_changes_like_add_index_and_remove_index() -> None:
     index = models.Index(fields=["size", "id"], name=INDEX)
     state = _widget_state()
-    AddIndexConcurrently(model_name="widget", index=index).state_forwards(APP, state)
+    AddIndexNonBlocking(model_name="widget", index=index).state_forwards(APP, state)
     assert [i.name for i in state.models[APP, "widget"].options["indexes"]] == [INDEX]
-    RemoveIndexConcurrently(model_name="widget", name=INDEX).state_forwards(APP, state)
+    RemoveIndexNonBlocking(model_name="widget", name=INDEX).state_forwards(APP, state)
     assert state.models[APP, "widget"].options["indexes"] == []
 
 
@@ -144,16 +144,16 @@ def test_migration_state_matches_the_models() -> None:
 
 
 def test_operations_serialize_with_their_own_import() -> None:
-    operation = AddIndexConcurrently(
+    operation = AddIndexNonBlocking(
         model_name="widget", index=models.Index(fields=["size", "id"], name=INDEX)
     )
     source, imports = MigrationWriter.serialize(operation)
-    assert source.startswith("rangeqs.operations.AddIndexConcurrently(")
+    assert source.startswith("rangeqs.operations.AddIndexNonBlocking(")
     assert "import rangeqs.operations" in imports
     assert operation.describe() == (
         f"Concurrently create index {INDEX} on model widget"
     )
-    assert RemoveIndexConcurrently(model_name="widget", name=INDEX).describe() == (
+    assert RemoveIndexNonBlocking(model_name="widget", name=INDEX).describe() == (
         f"Concurrently remove index {INDEX} from widget"
     )
 

@@ -60,7 +60,7 @@ def test_operation_source_is_a_migration_operation() -> None:
     ).recommendation
     assert recommendation is not None
     assert recommendation.operation_source() == (
-        "AddIndexConcurrently(\n"
+        "AddIndexNonBlocking(\n"
         "    model_name='grouphash',\n"
         "    index=models.Index(fields=['state', 'id'], "
         "name='sentry_grouphash_state_id_idx'),\n"
@@ -84,7 +84,7 @@ def test_report_reads_as_text_and_as_json() -> None:
     assert str(report).endswith(
         "Recommendation: add index sentry_grou_state_42c91b_idx on (state, hash, id),"
         " in a migration with atomic = False:\n"
-        "    AddIndexConcurrently(\n"
+        "    AddIndexNonBlocking(\n"
         "        model_name='grouphash',\n"
         "        index=models.Index(fields=['state', 'hash', 'id'], "
         "name='sentry_grou_state_42c91b_idx'),\n"

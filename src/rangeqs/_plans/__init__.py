@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rangeqs._plans.base import Plan
+from rangeqs._plans.base import PageStrategy
 from rangeqs._plans.plain import PlainPlan
 from rangeqs._plans.select import (
     PLAN_NAMES,
@@ -14,8 +14,8 @@ from rangeqs._plans.select import (
 
 __all__ = [
     "PLAN_NAMES",
+    "PageStrategy",
     "PlainPlan",
-    "Plan",
     "PlanChoice",
     "PlanName",
     "check_plan",

@@ -2,7 +2,7 @@
 
 The wrapper splits the key order into phases (one per NULL pattern of the
 leading nullable keys, see ``rangeqs._keyset.split_phases``) and builds one
-plan object per phase with :meth:`Plan.__init__`:
+plan object per phase with :meth:`PageStrategy.__init__`:
 
 ``queryset``
     The caller's queryset restricted to that phase: the caller's filters
@@ -16,7 +16,7 @@ plan object per phase with :meth:`Plan.__init__`:
     the column's attname, ``descending`` the direction). The first key is
     NOT NULL in every row of the phase; later keys may be NULL.
 
-:meth:`Plan.fetch_page` returns the rows strictly after a position, in key
+:meth:`PageStrategy.fetch_page` returns the rows strictly after a position, in key
 order, at most ``size`` of them: a list, or a
 :class:`rangeqs._plans.prepared.FetchedRows` whose statement has run and
 whose rows are made as the caller reaches them (what
@@ -33,7 +33,7 @@ to the next phase without asking again. The wrapper counts every statement
 a plan executes inside ``fetch_page`` (through
 ``connection.execute_wrapper``) and reports the total as
 ``wrapper.queries``: a plan counts nothing itself, and any statement it
-runs, MariaDB's sorted IN lists included, is counted (``Plan.queries`` is a
+runs, MariaDB's sorted IN lists included, is counted (``PageStrategy.queries`` is a
 leftover the wrapper no longer reads). Retrying on ``OperationalError`` is
 the wrapper's job: it calls ``fetch_page`` again with the same arguments.
 ``fetch_page`` is synchronous; async iteration runs it through
@@ -58,8 +58,8 @@ if TYPE_CHECKING:
     from rangeqs._plans.bounded import ListKind
 
 
-class Plan(ABC):
-    """Fetches the pages of one phase."""
+class PageStrategy(ABC):
+    """The page strategy of one phase (what ``plan=`` names): fetches its pages."""
 
     #: The name callers pass as ``plan=`` and read back from ``wrapper.plan``.
     name: ClassVar[str]

@@ -44,7 +44,7 @@ from django.db.models.lookups import Lookup
 
 from rangeqs._inlist import in_list_condition, in_values
 from rangeqs._listed import is_text, matchable_values
-from rangeqs._plans.base import Plan
+from rangeqs._plans.base import PageStrategy
 from rangeqs._plans.prepared import (
     KeyColumns,
     PreparedPage,
@@ -77,7 +77,7 @@ _MERGED_PK = "rangeqs_pk"
 _LAZY_MERGE_VENDORS = frozenset({"postgresql"})
 
 
-class MergePlan(Plan):
+class MergePlan(PageStrategy):
     """Pages in the keys' global order, merged from one index walk per value."""
 
     name = "merge"

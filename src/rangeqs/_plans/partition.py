@@ -42,7 +42,7 @@ from rangeqs._inlist import (
     values_after,
 )
 from rangeqs._listed import is_integer
-from rangeqs._plans.base import Plan
+from rangeqs._plans.base import PageStrategy
 from rangeqs._plans.prepared import PreparedPages, Slot, joined, slotted_after
 from rangeqs._where import without_condition
 
@@ -67,7 +67,7 @@ _ONE_QUERY_VENDORS = frozenset({"postgresql"})
 _WINDOW = 100
 
 
-class PartitionPlan(Plan):
+class PartitionPlan(PageStrategy):
     """Pages in the order of the IN column's values, then the other keys."""
 
     name = "partition"

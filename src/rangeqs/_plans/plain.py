@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rangeqs._plans.base import Plan
+from rangeqs._plans.base import PageStrategy
 from rangeqs._plans.prepared import PreparedPages
 
 if TYPE_CHECKING:
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from rangeqs._keys import Key
 
 
-class PlainPlan(Plan):
+class PlainPlan(PageStrategy):
     """``filter(<after position>).order_by(<keys>)[:size]``: a textbook keyset page."""
 
     name = "plain"

@@ -13,8 +13,9 @@ chooses when the walk starts (:func:`choose_plan`).
    keys (the served rule on one value's branch);
 2. merge, when the keys do not start with the IN column, the list has at most
    :data:`~rangeqs._plans.merge.MERGE_MAX_VALUES` values, an index serves
-   ``col = v`` ordered by the keys, and the queryset does not lock its rows
-   (``select_for_update()``: no database locks the rows of a UNION);
+   ``col = v`` ordered by the keys, the queryset does not lock its rows
+   (``select_for_update()``: no database locks the rows of a UNION) and the
+   model's primary key is one column (merge reads the merged rows back by it);
 3. plain, when an index serves the keys under the filters as they are;
 4. otherwise plain, and the choice names the shape the advisor's report is
    logged for, once, on logger ``"rangeqs"``: no plan can bound the pages
@@ -26,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from django.db.models import Q
+from django.db.models import CompositePrimaryKey, Q
 
 from rangeqs._index_rules import judge
 from rangeqs._inlist import in_list_condition, refuse_inexact_in_list
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
     from rangeqs._declared_indexes import ModelIndex
     from rangeqs._keys import Key
-    from rangeqs._plans.base import Plan
+    from rangeqs._plans.base import PageStrategy
     from rangeqs._where import Condition
 
 __all__ = ["PLAN_NAMES", "PlanChoice", "PlanName", "check_plan", "choose_plan"]
@@ -52,7 +53,7 @@ __all__ = ["PLAN_NAMES", "PlanChoice", "PlanName", "check_plan", "choose_plan"]
 PlanName = Literal["auto", "plain", "merge", "partition"]
 PLAN_NAMES: tuple[str, ...] = ("auto", "plain", "merge", "partition")
 
-_PLANS: dict[str, type[Plan]] = {
+_PLANS: dict[str, type[PageStrategy]] = {
     "plain": PlainPlan,
     "merge": MergePlan,
     "partition": PartitionPlan,
@@ -61,7 +62,7 @@ _PLANS: dict[str, type[Plan]] = {
 
 @dataclass(frozen=True)
 class PlanChoice:
-    plan: type[Plan]
+    plan: type[PageStrategy]
     #: Set when no plan bounds the pages with the declared indexes: the
     #: shape to warn about once (``Verdict.warning_key``).
     unserved: tuple[Any, ...] | None = None
@@ -90,6 +91,13 @@ def check_plan(
         _check_partition(leading_list, other_list, keys)
         return
     _check_merge(other_list, leading_list, keys)
+    if _composite_pk(queryset):
+        raise InvalidQuerySetError(
+            f"plan='merge' merges its branches on a single primary key column, "
+            f"but {queryset.model.__name__} has a composite primary key: use "
+            f"plan='partition' with order_by starting with the IN column, or "
+            f"plan='plain'."
+        )
     if queryset.query.select_for_update:
         raise InvalidQuerySetError(
             "plan='merge' unions one query per value, and databases refuse "
@@ -133,6 +141,7 @@ def choose_plan(
     if (
         other_list is not None
         and not queryset.query.select_for_update
+        and not _composite_pk(queryset)
         and 1 < _distinct_count(other_list) <= MERGE_MAX_VALUES
         and served(_one_value_branch(queryset, other_list))
     ):
@@ -141,6 +150,10 @@ def choose_plan(
     if verdict.served:
         return PlanChoice(PlainPlan)
     return PlanChoice(PlainPlan, unserved=verdict.warning_key(model, keys))
+
+
+def _composite_pk(queryset: QuerySet[Any, Any]) -> bool:
+    return isinstance(queryset.model._meta.pk, CompositePrimaryKey)
 
 
 def _several_values(condition: Condition | None) -> bool:

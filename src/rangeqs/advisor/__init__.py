@@ -12,7 +12,7 @@ calls at construction.
 from __future__ import annotations
 
 from rangeqs.advisor._advise import advise, check_index
-from rangeqs.advisor._explain import Plan
+from rangeqs.advisor._explain import QueryPlan
 from rangeqs.advisor._live import Fix, LiveFinding, LiveReport
 from rangeqs.advisor._recommend import Recommendation
 from rangeqs.advisor._report import Report
@@ -21,7 +21,7 @@ __all__ = [
     "Fix",
     "LiveFinding",
     "LiveReport",
-    "Plan",
+    "QueryPlan",
     "Recommendation",
     "Report",
     "advise",

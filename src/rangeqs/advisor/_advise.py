@@ -55,7 +55,7 @@ def advise(
     planner's statistics once to put the most selective equality column first
     in a recommendation. ``report.verify()`` asks the live planner.
     """
-    queryset, order_by = _unwrap(target, order_by)
+    queryset, order_by = _queryset_and_order(target, order_by)
     model = queryset.model
     keys, _ = resolve_keys(model, order_by, reverse=False, add_tie_breaker=True)
     using = using or queryset.db
@@ -82,7 +82,7 @@ def advise(
             model, conditions, keys, indexes, vendor=vendor, selectivity=selectivity
         )
     if recommendation is not None:
-        reasons.extend(_left_residual(recommendation, conditions, keys))
+        reasons.extend(_unindexed_filter_reasons(recommendation, conditions, keys))
     return Report(
         served=served,
         index_name=None if best is None else best.index.name,
@@ -155,7 +155,7 @@ def _check_planner(report: Report, mode: Literal[True, "error"]) -> None:
     warn_once_for(key, lambda: live)
 
 
-def _left_residual(
+def _unindexed_filter_reasons(
     recommendation: Recommendation,
     conditions: Sequence[Condition],
     keys: Sequence[Key],
@@ -184,7 +184,7 @@ def _left_residual(
     ]
 
 
-def _unwrap(
+def _queryset_and_order(
     target: Any, order_by: str | Sequence[str] | None
 ) -> tuple[QuerySet[Any], str | Sequence[str]]:
     if isinstance(target, QuerySet):

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from rangeqs._keys import Key
 
-__all__ = ["POSITIONS", "Plan", "explain_page", "explain_walk"]
+__all__ = ["POSITIONS", "QueryPlan", "explain_page", "explain_walk"]
 
 #: Where in a walk :func:`explain_walk` explains a page: a planner's estimate
 #: for the rows after a position depends on the position.
@@ -35,7 +35,7 @@ POSITIONS = ("start", "middle", "end")
 
 
 @dataclass(frozen=True)
-class Plan:
+class QueryPlan:
     """What the database's planner does with one keyset page."""
 
     #: The plan sorts rows (PostgreSQL ``Sort``, SQLite ``USE TEMP B-TREE FOR
@@ -93,7 +93,7 @@ def explain_page(
     step: int,
     analyze: bool,
     buffers: bool,
-) -> Plan:
+) -> QueryPlan:
     """Explain the second page of a keyset walk: the first page has no bound,
     every later page has, and a plan is only honest about the later ones."""
     queryset = queryset.using(using)
@@ -118,7 +118,7 @@ def explain_walk(
     using: str,
     step: int,
     analyze: bool = False,
-) -> tuple[tuple[str, Plan], ...]:
+) -> tuple[tuple[str, QueryPlan], ...]:
     """Explain a page after the first row, after the middle row and before
     the last ``step`` rows of the walk (:data:`POSITIONS`).
 
@@ -170,7 +170,7 @@ def _explain_after(
     step: int,
     analyze: bool,
     buffers: bool,
-) -> Plan:
+) -> QueryPlan:
     """Explain the page after ``position`` (None: the first page)."""
     connection = connections[using]
     vendor = connection.vendor
@@ -206,7 +206,7 @@ def _explain_after(
         if c.field is not None and c.field.model is queryset.model
     }
     narrowed = not filter_columns or bool(filter_columns & reading.bound_columns)
-    return Plan(
+    return QueryPlan(
         sorts=reading.sorts,
         full_scan=reading.sequential or not narrowed,
         index_names=tuple(reading.index_names),

@@ -42,12 +42,12 @@ def model_indexes(
     return tuple(
         index
         if index.naming is None
-        else replace(index, name=_name(model, index, editor))
+        else replace(index, name=_schema_editor_name(model, index, editor))
         for index in indexes
     )
 
 
-def _name(model: type[Model], index: ModelIndex, editor: Any) -> str:
+def _schema_editor_name(model: type[Model], index: ModelIndex, editor: Any) -> str:
     table = model._meta.db_table
     declared = index.columns[:-1] if index.pk_appended else index.columns
     columns = [column.column for column in declared]

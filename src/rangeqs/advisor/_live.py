@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from django.db.models import QuerySet
 
-    from rangeqs.advisor._explain import Plan
+    from rangeqs.advisor._explain import QueryPlan
     from rangeqs.advisor._report import Report
 
 __all__ = ["Fix", "LiveFinding", "LiveReport", "live_report"]
@@ -80,7 +80,7 @@ class LiveReport:
     #: index whatever the planner estimates (rangeqs._plans.bounded).
     pages_guarded: bool
     #: Each position's plan.
-    plans: tuple[tuple[str, Plan], ...]
+    plans: tuple[tuple[str, QueryPlan], ...]
 
     def as_dict(self) -> dict[str, Any]:
         """The live verdict as JSON-ready data."""
@@ -139,7 +139,9 @@ def live_report(
     )
 
 
-def _findings(position: str, plan: Plan, index_name: str | None) -> list[LiveFinding]:
+def _findings(
+    position: str, plan: QueryPlan, index_name: str | None
+) -> list[LiveFinding]:
     codes: list[FindingCode] = []
     if plan.sorts:
         codes.append("sorts")
@@ -254,7 +256,7 @@ _FIX_TEXT: dict[FixCode, str] = {
 }
 
 
-def _rows(value: float | None) -> str:
+def _row_count_text(value: float | None) -> str:
     return "?" if value is None else f"{value:,.0f}"
 
 
@@ -283,9 +285,9 @@ def render_live(live: LiveReport) -> str:
         )
         first = found[0]
         chosen = ", ".join(first.chosen_indexes) or "no index"
-        estimate = f"expects {_rows(first.estimated_rows)} rows"
+        estimate = f"expects {_row_count_text(first.estimated_rows)} rows"
         if first.actual_rows is not None:
-            estimate += f", finds {_rows(first.actual_rows)}"
+            estimate += f", finds {_row_count_text(first.actual_rows)}"
         lines.append(
             textwrap.fill(
                 f"At the {position} of the walk the planner {what} "

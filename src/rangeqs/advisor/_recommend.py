@@ -9,7 +9,7 @@ from django.db import models
 from django.db.migrations.writer import MigrationWriter
 
 from rangeqs._index_rules import pins_order
-from rangeqs.operations import AddIndexConcurrently
+from rangeqs.operations import AddIndexNonBlocking
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -42,8 +42,8 @@ class Recommendation:
             fields=list(self.fields), name=self.name, condition=self.condition
         )
 
-    def operation(self) -> AddIndexConcurrently:
-        return AddIndexConcurrently(
+    def operation(self) -> AddIndexNonBlocking:
+        return AddIndexNonBlocking(
             model_name=str(self.model._meta.model_name), index=self.index()
         )
 

@@ -12,7 +12,7 @@ from rangeqs.advisor._live import LiveReport, live_report
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
-    from rangeqs.advisor._explain import Plan
+    from rangeqs.advisor._explain import QueryPlan
     from rangeqs.advisor._recommend import Recommendation
 
 __all__ = ["LiveReport", "Report"]
@@ -56,7 +56,7 @@ class Report:
         analyze: bool = False,
         buffers: bool = False,
         step: int = 100,
-    ) -> Plan:
+    ) -> QueryPlan:
         """EXPLAIN a keyset page (the second: it carries the keyset bound) on
         the live database.
 

@@ -30,9 +30,9 @@ def distinct_values(
     connection = connections[using]
     table = model._meta.db_table
     readers = {
-        "postgresql": _postgresql,
-        "sqlite": _sqlite,
-        "mysql": _mariadb,
+        "postgresql": _distinct_on_postgresql,
+        "sqlite": _distinct_on_sqlite,
+        "mysql": _distinct_on_mariadb,
     }
     reader = readers.get(connection.vendor)
     if reader is None:
@@ -42,7 +42,7 @@ def distinct_values(
     return {column: count for column, count in found.items() if column in columns}
 
 
-def _postgresql(
+def _distinct_on_postgresql(
     cursor: CursorWrapper, table: str, columns: Sequence[str]
 ) -> dict[str, float]:
     cursor.execute(
@@ -63,7 +63,7 @@ def _postgresql(
     }
 
 
-def _sqlite(
+def _distinct_on_sqlite(
     cursor: CursorWrapper, table: str, columns: Sequence[str]
 ) -> dict[str, float]:
     try:
@@ -86,7 +86,7 @@ def _sqlite(
     return found
 
 
-def _mariadb(
+def _distinct_on_mariadb(
     cursor: CursorWrapper, table: str, columns: Sequence[str]
 ) -> dict[str, float]:
     cursor.execute(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db import migrations, models
 
-from rangeqs.operations import AddIndexConcurrently
+from rangeqs.operations import AddIndexNonBlocking
 
 
 class Migration(migrations.Migration):
@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [("rangeqs_opsapp", "0001_initial")]
 
     operations = [
-        AddIndexConcurrently(
+        AddIndexNonBlocking(
             model_name="widget",
             index=models.Index(fields=["size", "id"], name="opsapp_widget_size_id"),
         ),

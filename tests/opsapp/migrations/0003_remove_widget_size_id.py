@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db import migrations
 
-from rangeqs.operations import RemoveIndexConcurrently
+from rangeqs.operations import RemoveIndexNonBlocking
 
 
 class Migration(migrations.Migration):
@@ -11,5 +11,5 @@ class Migration(migrations.Migration):
     dependencies = [("rangeqs_opsapp", "0002_widget_size_id")]
 
     operations = [
-        RemoveIndexConcurrently(model_name="widget", name="opsapp_widget_size_id"),
+        RemoveIndexNonBlocking(model_name="widget", name="opsapp_widget_size_id"),
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import migrations, models
 
 from rangeqs.examples.grouphash.migrations_support import analyze_grouphash
-from rangeqs.operations import AddIndexConcurrently
+from rangeqs.operations import AddIndexNonBlocking
 
 
 class Migration(migrations.Migration):
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
     dependencies = [("grouphash", "0001_initial")]
 
     operations = [
-        AddIndexConcurrently(
+        AddIndexNonBlocking(
             model_name="grouphash",
             index=models.Index(
                 fields=["project", "group", "id"],

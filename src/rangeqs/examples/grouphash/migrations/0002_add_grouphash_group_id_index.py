@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db import migrations, models
 
 from rangeqs.examples.grouphash.migrations_support import analyze_grouphash
-from rangeqs.operations import AddIndexConcurrently
+from rangeqs.operations import AddIndexNonBlocking
 
 
 class Migration(migrations.Migration):
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
     dependencies = [("grouphash", "0001_initial")]
 
     operations = [
-        AddIndexConcurrently(
+        AddIndexNonBlocking(
             model_name="grouphash",
             index=models.Index(
                 fields=["group", "id"], name="sentry_grouphash_group_id_idx"

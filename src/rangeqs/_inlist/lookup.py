@@ -1,4 +1,4 @@
-"""IN lists of any length, sent as one parameter.
+"""The lookup that sends an IN list as one parameter, rendered per database.
 
 Django renders ``col__in=[...]`` as one bind parameter per value, which
 fails past the database's limit (PostgreSQL 65,535 per statement; SQLite
@@ -19,9 +19,9 @@ field by :mod:`rangeqs._listed`. Any other database, values that have no
 exact JSON form on SQLite and MariaDB (decimals, dates), and lists that
 rangeqs cannot render exactly at all (JSON) keep Django's own ``IN``.
 
-:func:`rewrite_in_lists` swaps the long IN lists of a queryset's top-level
-filters for :class:`InValues`; :func:`values_after` restricts a list to the
-values the database sorts after a given one, for the partition plan.
+:func:`values_after` restricts a list to the values the database sorts after
+a given one, for the partition plan; the queries that put the listed values
+in the column's order live in :mod:`rangeqs._inlist.value_order`.
 """
 
 from __future__ import annotations
@@ -31,37 +31,27 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db.models.lookups import In
 
+from rangeqs._inlist.value_order import count_through, distinct_in_order
 from rangeqs._listed import (
     array_type,
     db_values,
     overflows_driver,
-    renders_exactly,
     values_table,
 )
-from rangeqs._where import where_conditions
-from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import Field, QuerySet
-    from django.db.models.lookups import Lookup
+    from django.db.models import Field
     from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
-
-    from rangeqs._where import Condition
 
 __all__ = [
     "LONG_LIST",
     "MARIADB_LITERAL_LIST",
     "InValues",
     "count_values_through",
-    "in_list_condition",
     "in_values",
-    "inexact_in_list",
-    "refuse_inexact_in_list",
-    "replace_condition",
-    "rewrite_in_lists",
     "sorted_values",
     "values_after",
 ]
@@ -139,15 +129,7 @@ class InValues(In):
         table = self._table(connection)
         if table is None:
             return None
-        source, params = table
-        order = "DESC" if descending else "ASC"
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT rangeqs_values.v FROM {source} "
-                f"GROUP BY rangeqs_values.v ORDER BY rangeqs_values.v {order}",
-                params,
-            )
-            return [row[0] for row in cursor.fetchall()]
+        return distinct_in_order(connection, table, descending=descending)
 
     def count_through(
         self, connection: BaseDatabaseWrapper, value: Any, *, descending: bool
@@ -157,15 +139,9 @@ class InValues(In):
         table = self._table(connection)
         if table is None:
             return None
-        source, params = table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT COUNT(DISTINCT rangeqs_values.v) FROM {source} "
-                f"WHERE rangeqs_values.v {'>=' if descending else '<='} %s",
-                [*params, self._db_value(value, connection)],
-            )
-            row = cursor.fetchone()
-        return int(row[0]) if row else 0
+        return count_through(
+            connection, table, self._db_value(value, connection), descending=descending
+        )
 
     @property
     def _operator(self) -> str:
@@ -263,99 +239,6 @@ def _shared(lookup: In) -> InValues:
     if isinstance(lookup, InValues):
         values._shared_cache = lookup._cache
     return values
-
-
-def rewrite_in_lists(
-    queryset: QuerySet[Any, Any], *, longer_than: int = LONG_LIST
-) -> QuerySet[Any, Any]:
-    """``queryset`` with each top-level IN list longer than ``longer_than``
-    sent as one parameter (:class:`InValues`); other filters are untouched."""
-    for condition in where_conditions(queryset):
-        if (
-            _is_literal_in_list(condition)
-            and len(condition.values or ()) > longer_than
-            and not isinstance(condition.lookup, InValues)
-        ):
-            assert condition.lookup is not None
-            lookup = in_values(condition.lookup.lhs, condition.lookup.rhs)
-            queryset = replace_condition(queryset, condition, lookup)
-    return queryset
-
-
-def in_list_condition(
-    queryset: QuerySet[Any, Any],
-    *,
-    column: str | None = None,
-    not_column: str | None = None,
-) -> Condition | None:
-    """The first IN list of literal values AND-ed into the filters, if any:
-    on the column with attname ``column``, or on any column but ``not_column``."""
-    for condition in where_conditions(queryset):
-        if not _is_literal_in_list(condition):
-            continue
-        assert condition.field is not None
-        attname = condition.field.attname
-        if column is not None and attname != column:
-            continue
-        if not_column is not None and attname == not_column:
-            continue
-        return condition
-    return None
-
-
-def replace_condition(
-    queryset: QuerySet[Any, Any], condition: Condition, lookup: Lookup[Any]
-) -> QuerySet[Any, Any]:
-    """A copy of ``queryset`` with ``lookup`` in the place of ``condition``."""
-    clone = queryset.all()
-    # Cloning a query clones its WHERE nodes but shares their leaves: swap
-    # the leaf in the copied node, never in the original.
-    parent: Any = clone.query.where
-    for position in condition.path[:-1]:
-        parent = parent.children[position]
-    parent.children[condition.path[-1]] = lookup
-    return clone
-
-
-def _is_literal_in_list(condition: Condition) -> bool:
-    """An IN list of literal values that rangeqs can render exactly: a list of
-    JSON values, or of a type without an exact rendering, is Django's alone
-    (no plan walks it, no long-list form replaces it)."""
-    return (
-        condition.kind == "in"
-        and condition.can_bound_index
-        and condition.values is not None
-        and condition.field is not None
-        and renders_exactly(condition.field, condition.values)
-    )
-
-
-def inexact_in_list(queryset: QuerySet[Any, Any]) -> Condition | None:
-    """The first IN list of literal values AND-ed into the filters that rangeqs
-    cannot render exactly (see :func:`rangeqs._listed.renders_exactly`)."""
-    for condition in where_conditions(queryset):
-        if (
-            condition.kind == "in"
-            and condition.can_bound_index
-            and condition.values is not None
-            and condition.field is not None
-            and not _is_literal_in_list(condition)
-        ):
-            return condition
-    return None
-
-
-def refuse_inexact_in_list(plan: str, queryset: QuerySet[Any, Any]) -> None:
-    """Raise when ``plan`` was asked to walk an IN list it cannot render exactly."""
-    condition = inexact_in_list(queryset)
-    if condition is None:
-        return
-    assert condition.field is not None
-    raise InvalidQuerySetError(
-        f"plan={plan!r} cannot walk the IN list on {condition.field.attname!r}: "
-        f"rangeqs compares only integer, text, decimal, UUID and date values "
-        f"exactly as Django's own IN does, so use plan='plain' for this list."
-    )
 
 
 def in_values(
