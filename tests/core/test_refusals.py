@@ -153,9 +153,7 @@ def test_window_expressions_are_refused(queryset: Any) -> None:
         (lambda: Entry.objects.alias(n=Count("id")).filter(n__gt=0), "pk"),
         (lambda: Article.objects.annotate(tags=Count("taggings")), "-pk"),
         (
-            lambda: Owner.objects.values("pk", "name").annotate(
-                entries=Count("entry")
-            ),
+            lambda: Owner.objects.values("pk", "name").annotate(entries=Count("entry")),
             "pk",
         ),
     ],
