@@ -13,6 +13,9 @@ import tracemalloc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
+
+from rangeqs._plans.bounded import SETTINGS_COMMENT
 from rangeqs.examples.grouphash.measure import QueryRecorder, RecordedQuery
 from rangeqs.examples.grouphash.measure import pages as statement_pages
 
@@ -104,8 +107,19 @@ def peak_memory(make_rows: Callable[[], Iterator[object]], *, rows: int) -> int:
 
 
 def pages(result: PassResult) -> list[list[RecordedQuery]]:
-    """The statements of each page of ``result`` (see the example's ``pages``)."""
-    return statement_pages(result.queries)
+    """The statements of each page of ``result`` (see the example's ``pages``).
+
+    The row a guarded page's settings statement returns is not a row of the
+    page: a trailing group that only set them and found the end is no page.
+    """
+    return [
+        statements
+        for statements in statement_pages(result.queries)
+        if any(
+            query.rowcount > 0 and not query.sql.startswith(SETTINGS_COMMENT)
+            for query in statements
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -118,8 +132,23 @@ class PagePlan:
 def explain_page(
     connection: BaseDatabaseWrapper, queries: Sequence[RecordedQuery]
 ) -> PagePlan:
-    """Run a page's statements again under ``EXPLAIN (ANALYZE, BUFFERS)``."""
-    plans = [_explain(connection, query) for query in queries]
+    """Run a page's statements again under ``EXPLAIN (ANALYZE, BUFFERS)``,
+    as the page ran them.
+
+    A guarded page (``rangeqs._plans.bounded``) sets planner settings for
+    its transaction before its statement: those settings statements run
+    again as they are, in one transaction with the page's statements, or
+    each statement would be explained under the session's settings, in a
+    query plan the page never ran.
+    """
+    plans: list[PagePlan] = []
+    with transaction.atomic(using=connection.alias):
+        for query in queries:
+            if query.sql.startswith(SETTINGS_COMMENT):
+                with connection.cursor() as cursor:
+                    cursor.execute(query.sql, query.params)
+            else:
+                plans.append(_explain(connection, query))
     return PagePlan(
         buffers=sum(plan.buffers for plan in plans),
         sorts=any(plan.sorts for plan in plans),

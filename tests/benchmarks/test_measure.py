@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from benchmarks.measure import PassResult, RecordedQuery, pages
 
+from rangeqs._plans.bounded import SETTINGS_COMMENT
+
 
 def _query(name: str, rowcount: int, position: int) -> RecordedQuery:
     return RecordedQuery(name, (), rowcount, position)
@@ -31,3 +33,17 @@ def test_the_query_that_only_finds_the_end_is_not_a_page() -> None:
     walked = pages(PassResult(60, 1.0, statements, complete=True))
 
     assert [[query.sql for query in page] for page in walked] == [["page"]]
+
+
+def test_a_trailing_settings_statement_that_only_found_the_end_is_not_a_page() -> None:
+    settings = f"{SETTINGS_COMMENT}SELECT set_config('enable_sort', 'off', true)"
+    statements = [
+        RecordedQuery(settings, (), 1, 0),
+        _query("page", 60, 0),
+        RecordedQuery(settings, (), 1, 60),
+        _query("end", 0, 60),
+    ]
+
+    walked = pages(PassResult(60, 1.0, statements, complete=True))
+
+    assert [[query.sql for query in page] for page in walked] == [[settings, "page"]]
