@@ -38,10 +38,11 @@ Both paths (the rows' shape)
 
 :func:`self_check` verifies the compiled-page part of this contract at the
 first page of each walk on a connection (cached per process and database
-vendor): the attributes and signatures exist, and a tiny statement compiled
-through :class:`rangeqs._plans.prepared.Slot` parameters equals the one
-Django compiles with the values in place, and parses back into the rows
-the queryset's own iterable makes. A failure selects the fallback.
+vendor): the attributes and signatures exist, a tiny statement compiled
+once with :class:`rangeqs._plans.prepared.Slot` placeholders and rebound
+equals the one an ordinary evaluation compiles with the value bound, its key
+column is found and read, and raw rows parse back into the rows the
+queryset's own iterable makes. It runs no query. A failure selects the fallback.
 
 Fallback (public API only)
     A page is ``queryset.filter(<position>).order_by(<keys>)[:size]``
@@ -68,7 +69,6 @@ import django
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Value
 from django.db.models.expressions import Col
 from django.db.models.query import (
     FlatValuesListIterable,
@@ -164,7 +164,7 @@ def _contract_holds(
     queryset: QuerySet[Any, Any], connection: BaseDatabaseWrapper
 ) -> bool:
     # prepared.py imports this module: Slot is imported at the first check.
-    from rangeqs._plans.prepared import Slot  # noqa: PLC0415
+    from rangeqs._plans.prepared import Slot, bound_slots  # noqa: PLC0415
 
     execute = inspect.signature(SQLCompiler.execute_sql).parameters
     get_compiler = inspect.signature(Query.get_compiler).parameters
@@ -197,17 +197,19 @@ def _contract_holds(
     base = model._base_manager.db_manager(connection.alias).all()
     name = column.attname
     slotted = base.filter(**{f"{name}__gt": Slot(0, column)}).order_by(name)[:1]
-    valued = base.filter(**{f"{name}__gt": Value(7, output_field=column)})
+    # Both ways: compiled once with a placeholder, and as an ordinary
+    # queryset compiles with the value bound.
     compiler, sql, params = compile_statement(slotted, connection)
-    expected = compile_statement(valued.order_by(name)[:1], connection)[1:]
+    with bound_slots([7]):
+        expected = compile_statement(slotted.all(), connection)[1:]
     bound = tuple(7 if isinstance(p, Placeholder) else p for p in params)
-    if (sql, bound) != expected:
+    if (sql, bound) != expected or Placeholder(0) not in params:
         return False
     columns = KeyColumns.find(compiler, [name])
     if columns is None or columns.read([7] * len(compiler.select)) != (7,):
         return False
     flat = base.values_list(name, flat=True)
-    flat_compiler = flat.query.get_compiler(connection=connection)
+    flat_compiler = compile_statement(flat, connection)[0]
     return list(make_rows(flat, flat_compiler, [[(7,)]])) == [7]
 
 
@@ -232,7 +234,8 @@ def empty_compiler(
     queryset: QuerySet[Any, Any], connection: BaseDatabaseWrapper
 ) -> SQLCompiler:
     """A compiler for a statement that matches nothing (never run)."""
-    return queryset.query.get_compiler(connection=connection)
+    compiler: SQLCompiler = queryset.query.get_compiler(connection=connection)
+    return compiler
 
 
 def fetch_compiled(

@@ -73,24 +73,28 @@ class RowReader:
                 f"The queryset yields rows through {self.iterable_class.__name__}, "
                 f"whose key values the wrapper cannot read: pass result_value_getter."
             )
-        # A model instance with no deferred field already holds every key:
-        # reading them costs less than fetching them a second time.
-        # Pages of ordinary querysets (rangeqs._django's fallback) have no
-        # fetched values to read, and an instance shows what from_db() made
-        # of them: there the keys are always selected.
-        self.compiled_pages = _django.compiled_pages(queryset)
-        self.keys_on_instance = self.compiled_pages and _django.defers_nothing(queryset)
         self.attnames = tuple(key.name for key in self.selected_keys)
+        self.connection = connections[queryset.db]
+        self._defers_nothing = _django.defers_nothing(queryset)
+        self._choose_columns(compiled_pages=True)
+
+    def _choose_columns(self, *, compiled_pages: bool) -> None:
+        """Which columns the pages add to the caller's, for pages compiled
+        once or (``compiled_pages`` false) ordinary querysets."""
+        self.compiled_pages = compiled_pages
+        # A model instance with no deferred field already holds every key:
+        # reading them costs less than fetching them a second time. Pages of
+        # ordinary querysets have no fetched values to read, and an instance
+        # shows what from_db() made of them: there the keys are selected.
+        self.keys_on_instance = compiled_pages and self._defers_nothing
         # Keys whose stored value sqlite3 parses are selected once more as
         # stored (rangeqs._stored), for positions in the database's own order.
-        # Pages of ordinary querysets (rangeqs._django's fallback) see only
-        # converted values: there every key Django converts is selected so.
-        # Read when the first walk starts, as the plans read it.
-        connection = self.connection = connections[queryset.db]
+        # Ordinary querysets see only converted values: there every key
+        # Django converts is selected so.
         self.stored_aliases = tuple(
             _STORED_ALIAS.format(i)
             if needs_stored_column(
-                key.field, connection, converted_rows=not self.compiled_pages
+                key.field, self.connection, converted_rows=not compiled_pages
             )
             else None
             for i, key in enumerate(self.selected_keys)
@@ -101,7 +105,12 @@ class RowReader:
         )
 
     def prepare(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
-        """The queryset that fetches the caller's columns and then the keys."""
+        """The queryset that fetches the caller's columns and then the keys.
+
+        Called when the first walk starts: the pages' path is read then, as
+        the plans read it (rangeqs._django.compiled_pages).
+        """
+        self._choose_columns(compiled_pages=_django.compiled_pages(queryset))
         if not self.added:
             return queryset
         annotations: dict[str, Any] = {}
