@@ -18,7 +18,7 @@ from tests.plans.helpers import make_rows
 from tests.testapp.models import PlanRow
 
 if TYPE_CHECKING:
-    from pytest_django.fixtures import SettingsWrapper
+    from pytest_django.fixtures import SettingsWrapper  # type: ignore[attr-defined]
 
     from rangeqs._plans import PlanName
 
