@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
     from rangeqs._plans import PlanName
 
-#: order_by per plan over ``group_id IN (...)`` (rangeqs._plans).
+#: order_by per plan over ``group_id IN (...)`` (rangeqs._plans); every
+#: order served by the index ``(group_id, id)``.
 ORDERS: dict[PlanName, tuple[str, ...]] = {
-    "plain": ("project_id", "id"),
+    "plain": ("group_id", "id"),
     "partition": ("group_id", "id"),
     "merge": ("id",),
 }

@@ -253,9 +253,10 @@ def evaluate(
     """``queryset``'s rows as any evaluation makes them, ``Slot(i)`` bound to
     ``params[i]`` (public API only: the fallback of :mod:`rangeqs._django`).
 
-    The guard's hint and planner settings apply to the page statement alone
-    (through ``connection.execute_wrapper``); ``prefetch_related()`` runs
-    when the rows are first iterated, as for :class:`FetchedRows`.
+    The guard's planner settings surround the evaluation and its hint goes
+    on the statement through ``connection.execute_wrapper`` (after Django's
+    query log has recorded it); ``prefetch_related()`` runs when the rows
+    are first iterated, as for :class:`FetchedRows`.
     """
     lookups = _django.prefetch_lookups(queryset)
     page = queryset.prefetch_related(None) if lookups else queryset.all()
@@ -263,14 +264,23 @@ def evaluate(
         if guard is None:
             rows = list(page)
         else:
+            # Prefetching waits for the iteration: the page's statement is
+            # the only one in here.
             connection = connections[queryset.db]
-            with connection.execute_wrapper(_GuardFirstStatement(guard, connection)):
+            if connection.get_autocommit() and not connection.in_atomic_block:
+                # The guard may open a transaction for the page: Django must
+                # refuse select_for_update() outside the caller's first, as
+                # it does when a compiled page is compiled. Compiling the
+                # query (the documented str(queryset.query)) refuses it.
+                str(page.query)
+            hint = _HintFirstStatement(guard, connection)
+            with guard.statement(connection), connection.execute_wrapper(hint):
                 rows = list(page)
     return MadeRows(rows, lookups)
 
 
-class _GuardFirstStatement:
-    """An execute wrapper that hints and guards the first statement only."""
+class _HintFirstStatement:
+    """An execute wrapper that gives the first statement the guard's hint."""
 
     def __init__(self, guard: PageGuard, connection: BaseDatabaseWrapper) -> None:
         self.guard = guard
@@ -287,11 +297,8 @@ class _GuardFirstStatement:
     ) -> Any:
         if self.done:
             return execute(sql, params, many, context)
-        # The guard's own statements pass through this wrapper too.
         self.done = True
-        hinted = self.guard.hinted(sql, self.connection)
-        with self.guard.statement(self.connection):
-            return execute(hinted, params, many, context)
+        return execute(self.guard.hinted(sql, self.connection), params, many, context)
 
 
 class MadeRows(Sequence[Any]):
