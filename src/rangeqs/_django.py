@@ -53,6 +53,11 @@ Fallback (public API only)
     the branches for the primary keys of their next rows, then fetches the
     page by those keys (``docs/explanation/compiled-pages.rst`` gives the
     statement counts).
+
+Outside this module, the analysis of a queryset's shape before any page
+(``rangeqs._where``, ``_validate``, ``_keyset``, ``_inlist``,
+``_plans.select`` and the wrapper's clearing of limits and ordering) still
+reads ``queryset.query``; the fallback does not cover it.
 """
 
 from __future__ import annotations
