@@ -1,7 +1,8 @@
 """Settings for the test suite: one database per pytest run.
 
 ``RANGEQS_TEST_DATABASE`` picks which; ``python -m tests`` runs pytest once
-for each name in ``RANGEQS_TEST_DATABASES``.
+for each name in ``RANGEQS_TEST_DATABASES``. ``RANGEQS_TEST_COMPILED_PAGES=0``
+sets ``RANGEQS_COMPILED_PAGES = False``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ DATABASES = {"default": _DATABASES[RANGEQS_TEST_DATABASE]}
 # its settings (test name, embedded server's port) come in as JSON.
 if _WORKER_DATABASE := os.environ.get("RANGEQS_WORKER_DATABASE"):
     DATABASES = {"default": json.loads(_WORKER_DATABASE)}
+
+# ``RANGEQS_TEST_COMPILED_PAGES=0`` runs the suite on the fallback of
+# rangeqs._django (ordinary querysets, no private Django API).
+RANGEQS_COMPILED_PAGES = os.environ.get("RANGEQS_TEST_COMPILED_PAGES", "1") != "0"
 
 SECRET_KEY = "rangeqs-test-suite"
 USE_TZ = True

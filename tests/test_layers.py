@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("indexes", ("rangeqs._declared_indexes", "rangeqs._index_rules")),
     ("lists", ("rangeqs._inlist",)),
-    ("seam", ("rangeqs._plans.prepared", "rangeqs._rows")),
+    ("seam", ("rangeqs._django", "rangeqs._plans.prepared", "rangeqs._rows")),
     ("page strategies", ("rangeqs._plans",)),
     ("plan choice", ("rangeqs._plans.select", "rangeqs._plans.__init__")),
     ("walk", ("rangeqs._walk",)),
@@ -122,8 +122,11 @@ def _imported_rangeqs_modules(
 ) -> list[str]:
     """``from rangeqs import _cursor`` imports the module rangeqs._cursor."""
     targets = [module]
-    targets += [f"{module}.{name}" for name in names if f"{module}.{name}" in known]
-    if f"{module}.__init__" in known:
+    submodules = [f"{module}.{name}" for name in names if f"{module}.{name}" in known]
+    targets += submodules
+    # A name that is no submodule comes from the package's __init__; taking
+    # only submodules runs it too, but as any import of the package does.
+    if f"{module}.__init__" in known and len(submodules) < len(names):
         targets.append(f"{module}.__init__")
     return [target for target in targets if target.startswith("rangeqs")]
 

@@ -20,8 +20,14 @@ from django.db.models.query import (
 )
 from django.db.models.utils import create_namedtuple_class
 
+from rangeqs import _django
 from rangeqs._plans.prepared import FetchedRows
-from rangeqs._stored import StoredColumn, needs_stored_column
+from rangeqs._stored import (
+    StoredColumn,
+    needs_stored_column,
+    position_value,
+    stored_output_field,
+)
 from rangeqs.exceptions import InvalidQuerySetError, PositionNotAdvancingError
 
 if TYPE_CHECKING:
@@ -50,7 +56,7 @@ class RowReader:
         getter: Callable[[Any], Any] | None,
         getter_keys: Sequence[Key],
     ) -> None:
-        self.iterable_class = queryset._iterable_class
+        self.iterable_class = _django.iterable_class(queryset)
         self.getter = getter
         self.getter_keys = tuple(getter_keys) if getter else ()
         self.selected_keys = tuple(keys[len(self.getter_keys) :])
@@ -67,18 +73,29 @@ class RowReader:
                 f"The queryset yields rows through {self.iterable_class.__name__}, "
                 f"whose key values the wrapper cannot read: pass result_value_getter."
             )
-        # A model instance with no deferred field already holds every key:
-        # reading them costs less than fetching them a second time.
-        self.keys_on_instance = self.iterable_class is ModelIterable and (
-            queryset.query.deferred_loading == (frozenset(), True)
-        )
         self.attnames = tuple(key.name for key in self.selected_keys)
+        self.connection = connections[queryset.db]
+        self._defers_nothing = _django.defers_nothing(queryset)
+        self._choose_columns(compiled_pages=True)
+
+    def _choose_columns(self, *, compiled_pages: bool) -> None:
+        """Which columns the pages add to the caller's, for pages compiled
+        once or (``compiled_pages`` false) ordinary querysets."""
+        self.compiled_pages = compiled_pages
+        # A model instance with no deferred field already holds every key:
+        # reading them costs less than fetching them a second time. Pages of
+        # ordinary querysets have no fetched values to read, and an instance
+        # shows what from_db() made of them: there the keys are selected.
+        self.keys_on_instance = compiled_pages and self._defers_nothing
         # Keys whose stored value sqlite3 parses are selected once more as
         # stored (rangeqs._stored), for positions in the database's own order.
-        connection = connections[queryset.db]
+        # Ordinary querysets see only converted values: there every key
+        # Django converts is selected so.
         self.stored_aliases = tuple(
             _STORED_ALIAS.format(i)
-            if needs_stored_column(key.field, connection)
+            if needs_stored_column(
+                key.field, self.connection, converted_rows=not compiled_pages
+            )
             else None
             for i, key in enumerate(self.selected_keys)
         )
@@ -88,7 +105,12 @@ class RowReader:
         )
 
     def prepare(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
-        """The queryset that fetches the caller's columns and then the keys."""
+        """The queryset that fetches the caller's columns and then the keys.
+
+        Called when the first walk starts: the pages' path is read then, as
+        the plans read it (rangeqs._django.compiled_pages).
+        """
+        self._choose_columns(compiled_pages=_django.compiled_pages(queryset))
         if not self.added:
             return queryset
         annotations: dict[str, Any] = {}
@@ -99,12 +121,12 @@ class RowReader:
             )
         for alias, key in zip(self.stored_aliases, self.selected_keys, strict=True):
             if alias is not None:
-                annotations[alias] = StoredColumn(F(key.name), output_field=key.field)
+                annotations[alias] = StoredColumn(
+                    F(key.name), output_field=stored_output_field(key.field)
+                )
         prepared: QuerySet[Any, Any] = queryset.annotate(**annotations)
-        if self.iterable_class is FlatValuesListIterable:
-            # A flat row is its first column only; fetch tuples to see the keys.
-            prepared._iterable_class = ValuesListIterable
-        return prepared
+        # A flat row is its first column only; fetch tuples to see the keys.
+        return _django.with_tuple_rows(prepared)
 
     def split_all(
         self, rows: Sequence[Any]
@@ -154,20 +176,41 @@ class RowReader:
             loaded = row.__dict__
             popped = {alias: loaded.pop(alias) for alias in added}
             if self.keys_on_instance:
-                return row, tuple(loaded[attname] for attname in self.attnames)
-            return row, tuple(popped[alias] for alias in self.aliases)
+                keys = tuple(loaded[attname] for attname in self.attnames)
+                return row, self._as_stored(keys, popped)
+            keys = tuple(popped[alias] for alias in self.aliases)
+            return row, self._as_stored(keys, popped)
         if iterable_class is ValuesIterable:
             popped = {alias: row.pop(alias) for alias in added}
-            return row, tuple(popped[alias] for alias in self.aliases)
+            keys = tuple(popped[alias] for alias in self.aliases)
+            return row, self._as_stored(keys, popped)
         values = tuple(row)
         head, tail = values[: -len(added)], values[-len(added) :]
-        keys = tail[: len(self.aliases)]
+        keys = self._as_stored(
+            tail[: len(self.aliases)], dict(zip(added, tail, strict=True))
+        )
         if iterable_class is FlatValuesListIterable:
             return head[0], keys
         if iterable_class is NamedValuesListIterable:
             names = [name for name in row._fields if name not in added]
             return create_namedtuple_class(*names)(*head), keys
         return head, keys
+
+    def _as_stored(
+        self, keys: tuple[Any, ...], popped: dict[str, Any]
+    ) -> tuple[Any, ...]:
+        """``keys`` as positions: a value that would not bind back to what
+        the database stored is the stored value (rangeqs._stored)."""
+        if not any(self.stored_aliases):
+            return keys
+        return tuple(
+            value
+            if alias is None
+            else position_value(key.field, value, popped[alias], self.connection)
+            for value, alias, key in zip(
+                keys, self.stored_aliases, self.selected_keys, strict=True
+            )
+        )
 
     def _from_getter(self, row: Any) -> tuple[Any, ...]:
         assert self.getter is not None

@@ -16,6 +16,7 @@ import decimal
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.db import models
 from django.db.models import Func
 
 if TYPE_CHECKING:
@@ -28,6 +29,18 @@ __all__ = ["StoredValue", "bind", "needs_stored_column", "position_value"]
 # sees them (Django registers these converters): the stored text is lost
 # unless the column is selected through an expression, which has no type.
 _PARSED_BY_SQLITE3 = frozenset({"bool", "date", "datetime", "time", "timestamp"})
+
+# Internal types whose values Django's SQLite backend converts on the way out.
+_CONVERTED_BY_DJANGO = frozenset(
+    {
+        "BooleanField",
+        "DateField",
+        "DateTimeField",
+        "DecimalField",
+        "TimeField",
+        "UUIDField",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -45,13 +58,40 @@ class StoredColumn(Func):
 
 
 def needs_stored_column(
-    field: Field[Any, Any], connection: BaseDatabaseWrapper
+    field: Field[Any, Any],
+    connection: BaseDatabaseWrapper,
+    *,
+    converted_rows: bool = False,
 ) -> bool:
     """Whether the stored value of ``field`` must be selected through
-    :class:`StoredColumn` to be seen as stored."""
+    :class:`StoredColumn` to be seen as stored.
+
+    ``converted_rows``: the page's rows are made by an ordinary queryset
+    evaluation, whose values Django has converted (rangeqs._django's
+    fallback): every key whose value Django or sqlite3 converts needs it.
+    """
     if connection.vendor != "sqlite":
         return False
-    return (field.db_type(connection) or "").lower() in _PARSED_BY_SQLITE3
+    db_type = (field.db_type(connection) or "").lower()
+    if converted_rows and (
+        field.get_internal_type() in _CONVERTED_BY_DJANGO
+        or field.get_db_converters(connection)
+    ):
+        return True
+    return db_type in _PARSED_BY_SQLITE3
+
+
+def stored_output_field(field: Field[Any, Any]) -> Field[Any, Any]:
+    """The output field of a :class:`StoredColumn` of ``field``: one that no
+    converter touches, so that the stored value reaches the row as stored."""
+    return _Unconverted()
+
+
+class _Unconverted(models.Field):  # type: ignore[type-arg]
+    """A field of no type, so no converter: what ``+column`` returns."""
+
+    def get_internal_type(self) -> str:
+        return "RangeqsStoredValue"
 
 
 def position_value(

@@ -50,6 +50,14 @@ WHERE pg_class.relname = %s
   AND pg_table_is_visible(pg_class.oid)
 """
 
+_INDEX_EXISTS_SQL = """
+SELECT 1 FROM pg_class
+WHERE pg_class.relname = %s AND pg_class.relkind = 'i'
+  AND pg_table_is_visible(pg_class.oid)
+"""
+
+_CONCURRENTLY = "CREATE INDEX CONCURRENTLY "
+
 
 class AddIndexNonBlocking(AddIndex):
     """``AddIndex`` that does not block writes on PostgreSQL.
@@ -155,11 +163,17 @@ def _create_index(
         leftover_invalid = cursor.fetchone() is not None
     if leftover_invalid:
         schema_editor.execute(index.remove_sql(model, schema_editor, concurrently=True))
-    statement: Any = index.create_sql(model, schema_editor, concurrently=True)
-    statement.template = statement.template.replace(
-        "CREATE INDEX CONCURRENTLY ", "CREATE INDEX CONCURRENTLY IF NOT EXISTS ", 1
-    )
-    schema_editor.execute(statement)
+    # The statement as text (what schema_editor.execute() accepts from any
+    # caller), given IF NOT EXISTS: no Statement internals.
+    sql = str(index.create_sql(model, schema_editor, concurrently=True))
+    if_not_exists = sql.replace(_CONCURRENTLY, f"{_CONCURRENTLY}IF NOT EXISTS ", 1)
+    if if_not_exists == sql:
+        # Another rendering than this Django's: the same effect by asking.
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(_INDEX_EXISTS_SQL, [index.name])
+            if cursor.fetchone() is not None:
+                return
+    schema_editor.execute(if_not_exists)
 
 
 def _drop_index(

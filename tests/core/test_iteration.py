@@ -8,6 +8,7 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from rangeqs import RangeQuerySetWrapper
+from tests.compiled_pages import compiled_only
 from tests.core.factories import EntryFactory, OwnerFactory
 from tests.testapp.models import Entry, ShownEntry
 
@@ -450,6 +451,7 @@ def test_min_id_and_after_together_start_at_the_later_of_both() -> None:
     assert pks(bounded) == ids[3:]
 
 
+@compiled_only
 def test_model_rows_are_made_as_the_caller_reaches_them(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from rangeqs import RangeQuerySetWrapper
+from tests.compiled_pages import compiled_only
 from tests.core.factories import EntryFactory
 from tests.testapp.models import Entry
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.django_db
 
 
+@compiled_only
 def test_model_rows_give_their_keys_without_selecting_them_again() -> None:
     for b in (2, 1, 2, 1, 3):
         EntryFactory.create(b=b)

@@ -30,6 +30,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from rangeqs import RangeQuerySetWrapper
+from tests.compiled_pages import COMPILED_PAGES
 from tests.testapp.models import BoundedRow, PlanRow
 from tests.testapp.models.bounded import make_tenant
 
@@ -133,6 +134,13 @@ def test_pages_read_the_serving_index_at_every_position_of_a_correlated_walk(
     wrapper = RangeQuerySetWrapper(tenant, order_by=order_by, step=STEP)
     if order_by == ("id",) and connection.vendor != "postgresql":
         pytest.skip("merge pages on SQLite and MariaDB union the branches unhinted")
+    if not COMPILED_PAGES and (
+        order_by == ("id",) or connection.vendor != "postgresql"
+    ):
+        pytest.skip(
+            "fallback pages: hints are added after Django logs the statement, "
+            "and a merge page sorts its candidate rows"
+        )
 
     with CaptureQueriesContext(connection) as captured:
         rows = [row.pk for row in wrapper]

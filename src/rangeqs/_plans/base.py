@@ -28,6 +28,10 @@ resumes under another: "after" means after in the order that
 ``queryset.order_by(*(key.ordering for key in keys))`` gives on this
 database, NULLs included. ``rangeqs._keyset.after`` builds that condition.
 
+``Plan.compiled_pages`` says whether the pages run as statements compiled
+once (rangeqs._django's private-API path) or as ordinary queryset
+evaluations; a plan passes it to every :class:`PreparedPage` it makes.
+
 Fewer than ``size`` rows means the phase is exhausted: the wrapper moves on
 to the next phase without asking again. The wrapper counts every statement
 a plan executes inside ``fetch_page`` (through
@@ -45,6 +49,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rangeqs._django import compiled_pages
 from rangeqs._inlist import rewrite_in_lists
 from rangeqs._plans.bounded import page_guard
 from rangeqs._plans.prepared import PreparedPage
@@ -73,6 +78,9 @@ class PageStrategy(ABC):
         self.queryset = rewrite_in_lists(queryset)
         self.keys = tuple(keys)
         self.queries = 0
+        # Read when the walk starts (a walk builds its plans): compiled
+        # statements, or ordinary querysets (rangeqs._django).
+        self.compiled_pages = compiled_pages(queryset)
 
     @abstractmethod
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
@@ -84,4 +92,6 @@ class PageStrategy(ABC):
 
     def run(self, queryset: QuerySet[Any, Any]) -> Sequence[Any]:
         """Run one statement; its rows are made as they are reached."""
-        return PreparedPage(queryset, [], guard=self.guard).rows(())
+        return PreparedPage(
+            queryset, [], guard=self.guard, compiled=self.compiled_pages
+        ).rows(())

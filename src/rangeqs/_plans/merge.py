@@ -42,12 +42,14 @@ from django.db import connections
 from django.db.models import F, Q
 from django.db.models.lookups import Lookup
 
-from rangeqs._inlist import in_list_condition, in_values
+from rangeqs import _django
+from rangeqs._inlist import in_list_condition, in_values, rewrite_in_lists
 from rangeqs._listed import is_text, matchable_values
 from rangeqs._plans.base import PageStrategy
 from rangeqs._plans.prepared import (
     KeyColumns,
     PreparedPage,
+    evaluate,
     null_pattern,
     slots_for,
     slotted_after,
@@ -145,7 +147,20 @@ class MergePlan(PageStrategy):
             self._branch(value, bound) for value in self._branch_values(connection)
         ]
         if len(branches) == 1:
-            return PreparedPage(branches[0][:size], fields, guard=self.guard)
+            return PreparedPage(
+                branches[0][:size],
+                fields,
+                guard=self.guard,
+                compiled=self.compiled_pages,
+            )
+        if not self.compiled_pages:
+            return _CandidatePage(
+                self.queryset,
+                [branch[:size] for branch in branches],
+                fields,
+                keys=self.keys,
+                guard=self.guard,
+            )
         if connection.vendor in _LAZY_MERGE_VENDORS:
             page = _UnionPage(
                 [branch[:size] for branch in branches],
@@ -227,20 +242,19 @@ class _UnionPage(PreparedPage):
 
     def key_columns(self, connection: BaseDatabaseWrapper) -> KeyColumns | None:
         """Where the branches select the keys; None if one is missing."""
-        compiler = self.queryset.query.get_compiler(connection=connection)
+        compiler = _django.empty_compiler(self.queryset, connection)
         return KeyColumns.find(compiler, [key.name for key in self.keys])
 
     def compile_sql(
         self, connection: BaseDatabaseWrapper
     ) -> tuple[SQLCompiler, str, tuple[Any, ...]]:
-        compiler = self.queryset.query.get_compiler(connection=connection)
-        first_sql, params = compiler.as_sql()
+        compiler, first_sql, params = _django.compile_statement(
+            self.queryset, connection
+        )
         parts = [f"({first_sql})"]
         all_params = list(params)
         for branch in self.branches[1:]:
-            sql, branch_params = branch.query.get_compiler(
-                connection=connection
-            ).as_sql()
+            _, sql, branch_params = _django.compile_statement(branch, connection)
             parts.append(f"({sql})")
             all_params += branch_params
         columns = KeyColumns.find(compiler, [key.name for key in self.keys])
@@ -249,9 +263,62 @@ class _UnionPage(PreparedPage):
             f"{position + 1} {'DESC' if key.descending else 'ASC'}"
             for position, key in zip(columns.positions, self.keys, strict=True)
         )
-        limit = self.queryset.query.high_mark
+        limit = _django.high_mark(self.queryset)
+        assert limit is not None
         sql = f"{self.union.join(parts)} ORDER BY {order} LIMIT {limit:d}"
         return compiler, sql, tuple(all_params)
+
+
+class _CandidatePage(PreparedPage):
+    """The fallback's merge page (public API only, rangeqs._django).
+
+    The next rows of all branches together are among the first ``size`` of
+    each branch: one statement asks the branches for those rows' primary
+    keys (a ``union(all=True)`` of sliced querysets; on SQLite, which
+    allows no LIMIT in a UNION's members, one statement per branch), and the
+    page is the caller's queryset restricted to them, ordered and sliced by
+    the database, as the compiled page is.
+    """
+
+    def __init__(
+        self,
+        queryset: QuerySet[Any, Any],
+        branches: Sequence[QuerySet[Any, Any]],
+        fields: Sequence[Field[Any, Any]],
+        *,
+        keys: Sequence[Key],
+        guard: PageGuard | None = None,
+    ) -> None:
+        super().__init__(queryset, fields, guard=guard, compiled=False)
+        self.branches = [branch.values_list("pk", flat=True) for branch in branches]
+        self.keys = tuple(keys)
+        self.size = _django.high_mark(branches[0])
+
+    def rows(self, values: Sequence[Any]) -> Sequence[Any]:
+        connection = connections[self.queryset.db]
+        params = self.converted(values, connection)
+        guard = self.guard
+        if connection.features.supports_slicing_ordering_in_compound:
+            first, *others = self.branches
+            union = first.union(*others, all=True)
+            candidates = list(evaluate(union, params, guard=guard))
+        else:
+            candidates = [
+                pk
+                for branch in self.branches
+                for pk in evaluate(branch, params, guard=guard)
+            ]
+        if not candidates:
+            return []
+        page = self.queryset.filter(pk__in=candidates).order_by(
+            *(key.ordering for key in self.keys)
+        )
+        # PostgreSQL sorts the candidates (at most branches x size rows):
+        # its guard, which turns sorts off, would make it scan an index
+        # for the order instead.
+        if connection.vendor in _LAZY_MERGE_VENDORS:
+            guard = None
+        return evaluate(rewrite_in_lists(page)[: self.size], (), guard=guard)
 
 
 @dataclass(frozen=True)
@@ -268,9 +335,7 @@ class _MergedKeys:
         parts: list[str] = []
         params: list[Any] = []
         for branch in self.branches:
-            sql, branch_params = branch.query.get_compiler(
-                connection=connection
-            ).as_sql()
+            _, sql, branch_params = _django.compile_statement(branch, connection)
             parts.append(self.branch_template.format(sql))
             params += branch_params
         return self.template.format(self.joiner.join(parts)), params

@@ -92,9 +92,16 @@ class PartitionPlan(PageStrategy):
         self._without_list = without_condition(self.queryset, condition)
         # MariaDB, long lists: the listed values in the database's order.
         self._sorted: list[Any] | None = None
-        self._pages = PreparedPages(self.queryset, self.keys, guard=self.guard)
+        self._pages = PreparedPages(
+            self.queryset, self.keys, guard=self.guard, compiled=self.compiled_pages
+        )
         # SQLite and MariaDB, and long lists: walks of one value at a time.
-        self._walks = PreparedPages(self._without_list, self.keys, guard=self.guard)
+        self._walks = PreparedPages(
+            self._without_list,
+            self.keys,
+            guard=self.guard,
+            compiled=self.compiled_pages,
+        )
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
         connection = connections[self.queryset.db]

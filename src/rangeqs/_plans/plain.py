@@ -23,7 +23,9 @@ class PlainPlan(PageStrategy):
     def __init__(self, queryset: QuerySet[Any, Any], keys: Sequence[Key]) -> None:
         super().__init__(queryset, keys)
         # Pages differ only in the position: compiled once, then rebound.
-        self._pages = PreparedPages(self.queryset, self.keys, guard=self.guard)
+        self._pages = PreparedPages(
+            self.queryset, self.keys, guard=self.guard, compiled=self.compiled_pages
+        )
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
         return self._pages.rows(after, size)

@@ -14,25 +14,25 @@ they have the shape the caller asked for.
 
 from __future__ import annotations
 
-import copy
-import itertools
+import contextlib
+import contextvars
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Expression, prefetch_related_objects
-from django.db.models.expressions import Col, SQLiteNumericMixin
-from django.db.models.sql import Query
-from django.db.models.sql.constants import MULTI
+from django.db.models.expressions import SQLiteNumericMixin
 
+from rangeqs import _django
+from rangeqs._django import KeyColumns, Placeholder
 from rangeqs._keyset import RowAfter
 from rangeqs._keyset import after as after_condition
-from rangeqs._stored import bind, position_value
+from rangeqs._stored import bind
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterator
 
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import Field, Q, QuerySet
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FetchedRows",
+    "KeyColumns",
+    "MadeRows",
     "PreparedPage",
     "PreparedPages",
     "Slot",
@@ -53,11 +55,21 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class _Placeholder:
-    """Stands in the compiled parameters for the value of slot ``index``."""
+# The slots' bound parameters while a fallback page (an ordinary queryset
+# evaluation) compiles; unset, a slot compiles to a Placeholder.
+_bound_values: contextvars.ContextVar[Sequence[Any] | None] = contextvars.ContextVar(
+    "rangeqs_bound_values", default=None
+)
 
-    index: int
+
+@contextlib.contextmanager
+def bound_slots(values: Sequence[Any]) -> Iterator[None]:
+    """Inside it, ``Slot(i)`` compiles to the parameter ``values[i]``."""
+    token = _bound_values.set(values)
+    try:
+        yield
+    finally:
+        _bound_values.reset(token)
 
 
 class Slot(SQLiteNumericMixin, Expression):
@@ -79,7 +91,10 @@ class Slot(SQLiteNumericMixin, Expression):
         template: str | None = None,
         **extra_context: Any,
     ) -> _AsSqlType:
-        placeholder = _Placeholder(self.index)
+        bound = _bound_values.get()
+        placeholder: Any = (
+            Placeholder(self.index) if bound is None else bound[self.index]
+        )
         params: tuple[Any, ...] = (placeholder,)
         field = self.output_field
         if hasattr(field, "get_placeholder"):
@@ -117,20 +132,6 @@ def null_pattern(position: Sequence[Any]) -> tuple[bool, ...]:
     return tuple(value is None for value in position)
 
 
-class _CompiledQuery(Query):
-    """A query that hands out a compiler with its SQL already made."""
-
-    rangeqs_compiler: SQLCompiler
-
-    def get_compiler(
-        self,
-        using: str | None = None,
-        connection: BaseDatabaseWrapper | None = None,
-        elide_empty: bool = True,
-    ) -> SQLCompiler:
-        return self.rangeqs_compiler
-
-
 @dataclass
 class _Compiled:
     connection: BaseDatabaseWrapper
@@ -155,103 +156,14 @@ class _Compiled:
         return self.key_columns[shape]
 
 
-@dataclass(frozen=True)
-class KeyColumns:
-    """Where a compiled statement selects each key, and the converters that
-    turn the raw value into the field's value (as the row's own would).
-
-    A key's position value is the converted value where it binds back to
-    what the database stored, else the stored value (rangeqs._stored); a key
-    whose stored value sqlite3 parses is also selected as a stored column.
-    """
-
-    positions: tuple[int, ...]
-    stored_positions: tuple[int | None, ...]
-    converters: tuple[tuple[list[Any], Any], ...]
-    fields: tuple[Field[Any, Any], ...]
-    connection: BaseDatabaseWrapper
-
-    @classmethod
-    def find(
-        cls,
-        compiler: SQLCompiler,
-        attnames: Sequence[str],
-        stored_aliases: Sequence[str | None] = (),
-    ) -> KeyColumns | None:
-        """None when a key is not a column of the base table in the select list."""
-        if not compiler.select:
-            compiler.setup_query()
-        base = compiler.query.get_initial_alias()
-        positions = []
-        for attname in attnames:
-            position = next(
-                (
-                    index
-                    for index, (expression, _, _) in enumerate(compiler.select)
-                    if isinstance(expression, Col)
-                    and expression.alias == base
-                    and expression.target.attname == attname
-                ),
-                None,
-            )
-            if position is None:
-                return None
-            positions.append(position)
-        stored_positions: list[int | None] = []
-        for alias in stored_aliases or [None] * len(positions):
-            stored = None
-            if alias is not None:
-                stored = next(
-                    (
-                        index
-                        for index, (_, _, select_alias) in enumerate(compiler.select)
-                        if select_alias == alias
-                    ),
-                    None,
-                )
-                if stored is None:
-                    return None
-            stored_positions.append(stored)
-        converters = tuple(
-            compiler.get_converters([compiler.select[position][0]]).get(
-                0, ([], compiler.select[position][0])
-            )
-            for position in positions
-        )
-        fields = tuple(compiler.select[position][0].target for position in positions)
-        return cls(
-            tuple(positions),
-            tuple(stored_positions),
-            converters,
-            fields,
-            compiler.connection,
-        )
-
-    def read(self, raw_row: Sequence[Any]) -> tuple[Any, ...]:
-        values = []
-        for position, stored, (converters, expression), key_field in zip(
-            self.positions,
-            self.stored_positions,
-            self.converters,
-            self.fields,
-            strict=True,
-        ):
-            raw = raw_row[position]
-            value = raw
-            for converter in converters:
-                value = converter(value, expression, self.connection)
-            if stored is not None:
-                raw = raw_row[stored]
-            values.append(position_value(key_field, value, raw, self.connection))
-        return tuple(values)
-
-
 class PreparedPage:
     """``queryset`` compiled once; :meth:`rows` runs it with the slots' values.
 
     ``fields[i]`` converts the value of ``Slot(i)`` for the database, as a
     filter on that field would. ``guard`` keeps the statement to the index
-    that serves it (see :mod:`rangeqs._plans.bounded`).
+    that serves it (see :mod:`rangeqs._plans.bounded`). ``compiled=False``
+    (the fallback, :mod:`rangeqs._django`): each page is the queryset
+    evaluated as any queryset is, the slots bound to the values.
     """
 
     def __init__(
@@ -260,43 +172,51 @@ class PreparedPage:
         fields: Sequence[Field[Any, Any]],
         *,
         guard: PageGuard | None = None,
+        compiled: bool = True,
     ) -> None:
         self.queryset = queryset
         self.fields = tuple(fields)
         self.guard = guard
+        self.compiled = compiled
         self._compiled: _Compiled | None = None
 
     def rows(self, values: Sequence[Any]) -> Sequence[Any]:
         """The queryset's rows with ``values`` bound to the slots."""
+        if not self.compiled:
+            return self.evaluated(values)
         compiled = self._compile()
         connection = compiled.connection
-        converted = [
-            bind(field, value, connection)
-            for field, value in zip(self.fields, values, strict=True)
-        ]
+        converted = self.converted(values, connection)
         params = tuple(
-            converted[param.index] if isinstance(param, _Placeholder) else param
+            converted[param.index] if isinstance(param, Placeholder) else param
             for param in compiled.params
         )
         sql = compiled.sql
-        compiler = copy.copy(compiled.compiler)
-
-        def as_sql(*args: Any, **kwargs: Any) -> _AsSqlType:
-            if sql is None:
-                raise EmptyResultSet
-            return sql, params
-
-        compiler.as_sql = as_sql  # type: ignore[method-assign]
         if self.guard is None or sql is None:
-            chunks = compiler.execute_sql(MULTI, chunked_fetch=False) or []
+            compiler, raw_rows = _django.fetch_compiled(compiled.compiler, sql, params)
         else:
             with self.guard.statement(connection):
-                chunks = compiler.execute_sql(MULTI, chunked_fetch=False) or []
-        return FetchedRows(
+                compiler, raw_rows = _django.fetch_compiled(
+                    compiled.compiler, sql, params
+                )
+        return FetchedRows(self.queryset, compiler, raw_rows, compiled)
+
+    def converted(
+        self, values: Sequence[Any], connection: BaseDatabaseWrapper
+    ) -> list[Any]:
+        """The slots' parameters for the position ``values``."""
+        return [
+            bind(field, value, connection)
+            for field, value in zip(self.fields, values, strict=True)
+        ]
+
+    def evaluated(self, values: Sequence[Any]) -> Sequence[Any]:
+        """The fallback: the queryset evaluated with the slots bound."""
+        connection = connections[self.queryset.db]
+        return evaluate(
             self.queryset,
-            compiler,
-            list(itertools.chain.from_iterable(chunks)),
-            compiled,
+            self.converted(values, connection),
+            guard=self.guard,
         )
 
     def _compile(self) -> _Compiled:
@@ -308,7 +228,7 @@ class PreparedPage:
             try:
                 compiler, sql, params = self.compile_sql(connection)
             except EmptyResultSet:
-                compiler = self.queryset.query.get_compiler(connection=connection)
+                compiler = _django.empty_compiler(self.queryset, connection)
                 compiled = _Compiled(connection, compiler, None, ())
             else:
                 if self.guard is not None:
@@ -321,22 +241,94 @@ class PreparedPage:
         self, connection: BaseDatabaseWrapper
     ) -> tuple[SQLCompiler, str, tuple[Any, ...]]:
         """The compiler whose rows the page parses, and the page's SQL."""
-        compiler = self.queryset.query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
-        return compiler, sql, tuple(params)
+        return _django.compile_statement(self.queryset, connection)
 
 
-def _with_compiler(
-    queryset: QuerySet[Any, Any], compiler: SQLCompiler
-) -> QuerySet[Any, Any]:
-    """A copy of ``queryset`` that runs through ``compiler``."""
-    page = queryset.all()
-    query = cast("_CompiledQuery", page.query.chain(_CompiledQuery))
-    query.rangeqs_compiler = compiler
-    page.query = query
-    # Setting a values() query resets the iterable to dicts.
-    page._iterable_class = queryset._iterable_class
-    return page
+def evaluate(
+    queryset: QuerySet[Any, Any],
+    params: Sequence[Any],
+    *,
+    guard: PageGuard | None = None,
+) -> MadeRows:
+    """``queryset``'s rows as any evaluation makes them, ``Slot(i)`` bound to
+    ``params[i]`` (public API only: the fallback of :mod:`rangeqs._django`).
+
+    The guard's planner settings surround the evaluation and its hint goes
+    on the statement through ``connection.execute_wrapper`` (after Django's
+    query log has recorded it); ``prefetch_related()`` runs when the rows
+    are first iterated, as for :class:`FetchedRows`.
+    """
+    lookups = _django.prefetch_lookups(queryset)
+    page = queryset.prefetch_related(None) if lookups else queryset.all()
+    with bound_slots(params):
+        if guard is None:
+            rows = list(page)
+        else:
+            # Prefetching waits for the iteration: the page's statement is
+            # the only one in here.
+            connection = connections[queryset.db]
+            if connection.get_autocommit() and not connection.in_atomic_block:
+                # The guard may open a transaction for the page: Django must
+                # refuse select_for_update() outside the caller's first, as
+                # it does when a compiled page is compiled. Compiling the
+                # query (the documented str(queryset.query)) refuses it.
+                str(page.query)
+            hint = _HintFirstStatement(guard, connection)
+            with guard.statement(connection), connection.execute_wrapper(hint):
+                rows = list(page)
+    return MadeRows(rows, lookups)
+
+
+class _HintFirstStatement:
+    """An execute wrapper that gives the first statement the guard's hint."""
+
+    def __init__(self, guard: PageGuard, connection: BaseDatabaseWrapper) -> None:
+        self.guard = guard
+        self.connection = connection
+        self.done = False
+
+    def __call__(
+        self,
+        execute: Callable[..., Any],
+        sql: str,
+        params: Any,
+        many: bool,
+        context: Any,
+    ) -> Any:
+        if self.done:
+            return execute(sql, params, many, context)
+        self.done = True
+        return execute(self.guard.hinted(sql, self.connection), params, many, context)
+
+
+class MadeRows(Sequence[Any]):
+    """A fallback page: rows made by the queryset's evaluation, prefetched
+    the first time they are iterated."""
+
+    def __init__(self, rows: list[Any], lookups: Sequence[Any] = ()) -> None:
+        self._rows = rows
+        self._lookups = tuple(lookups)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._lookups and self._rows:
+            prefetch_related_objects(self._rows, *self._lookups)
+            self._lookups = ()
+        return iter(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        return self._rows[index]
+
+    def extended(self, other: MadeRows) -> MadeRows:
+        return MadeRows(self._rows + other._rows, self._lookups or other._lookups)
 
 
 class FetchedRows(Sequence[Any]):
@@ -389,7 +381,7 @@ class FetchedRows(Sequence[Any]):
         if not self._raw_rows:
             # An empty result may come from a statement never compiled.
             return iter(())
-        lookups = self._queryset._prefetch_related_lookups  # type: ignore[attr-defined]
+        lookups = _django.prefetch_lookups(self._queryset)
         if not lookups:
             return self._made([self._raw_rows])
         # Prefetching fills a whole page's instances with a query per lookup.
@@ -411,15 +403,7 @@ class FetchedRows(Sequence[Any]):
         return next(self._made([[self._raw_rows[index]]]))
 
     def _made(self, chunks: list[list[Any]]) -> Iterator[Any]:
-        compiler = copy.copy(self._compiler)
-
-        def execute_sql(*args: Any, **kwargs: Any) -> list[list[Any]]:
-            return chunks
-
-        compiler.execute_sql = execute_sql  # type: ignore[method-assign,assignment]
-        page = _with_compiler(self._queryset, compiler)
-        rows: Iterable[Any] = page._iterable_class(page)  # type: ignore[assignment]
-        return iter(rows)
+        return _django.make_rows(self._queryset, self._compiler, chunks)
 
 
 def joined(first: Sequence[Any], second: Sequence[Any]) -> Sequence[Any]:
@@ -429,6 +413,8 @@ def joined(first: Sequence[Any], second: Sequence[Any]) -> Sequence[Any]:
     if not first:
         return second
     if isinstance(first, FetchedRows) and isinstance(second, FetchedRows):
+        return first.extended(second)
+    if isinstance(first, MadeRows) and isinstance(second, MadeRows):
         return first.extended(second)
     return [*first, *second]
 
@@ -447,10 +433,12 @@ class PreparedPages:
         keys: Sequence[Key],
         *,
         guard: PageGuard | None = None,
+        compiled: bool = True,
     ) -> None:
         self.queryset = queryset
         self.keys = tuple(keys)
         self.guard = guard
+        self.compiled = compiled
         self._pages: dict[tuple[int, tuple[bool, ...] | None], PreparedPage] = {}
 
     def rows(
@@ -483,6 +471,8 @@ class PreparedPages:
             ordered = self.queryset.filter(*conditions).order_by(
                 *(key.ordering for key in self.keys)
             )
-            page = PreparedPage(ordered[:size], fields, guard=self.guard)
+            page = PreparedPage(
+                ordered[:size], fields, guard=self.guard, compiled=self.compiled
+            )
             self._pages[shape] = page
         return page.rows(() if after is None else after)
