@@ -14,6 +14,7 @@ import pytest
 from django.db import connections
 
 from rangeqs import RangeQuerySetWrapper
+from tests.core.factories import EntryFactory
 from tests.testapp.models import Entry, PlanRow
 
 if TYPE_CHECKING:
@@ -95,6 +96,26 @@ def test_constructing_a_wrapper_over_every_shape_of_queryset_runs_no_query() -> 
         RangeQuerySetWrapper(Entry.objects.values_list("id", flat=True), step=-10)
         RangeQuerySetWrapper(Entry.objects.filter(a__isnull=True), order_by=("a", "id"))
         RangeQuerySetWrapper(PlanRow.objects.filter(group_id__in=range(2000)))
+
+    assert _in_a_fresh_connection(construct) == []
+
+
+def test_constructing_a_range_between_two_cursors_runs_no_query() -> None:
+    # A job's range task builds a wrapper from its checkpoint and its end:
+    # the NULL phases and the upper bound are worked out without a query.
+    EntryFactory.create_batch(4, a=None)
+    EntryFactory.create_batch(4, a=7)
+    walked = RangeQuerySetWrapper(Entry.objects.all(), order_by=("a", "id"), step=3)
+    tokens = []
+    for _ in walked:
+        tokens.append(walked.cursor)
+    after, until = tokens[1], tokens[-2]
+
+    def construct() -> None:
+        RangeQuerySetWrapper(
+            Entry.objects.all(), order_by=("a", "id"), after=after, until=until
+        )
+        RangeQuerySetWrapper(Entry.objects.all(), order_by=("a", "id"), until=after)
 
     assert _in_a_fresh_connection(construct) == []
 
