@@ -10,12 +10,12 @@ import itertools
 import json
 import time
 import tracemalloc
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from rangeqs._plans.bounded import SETTINGS_COMMENT
+from rangeqs._plans.bounded import SETTINGS_COMMENT, settings_in_front
 from rangeqs.examples.grouphash.measure import QueryRecorder, RecordedQuery
 from rangeqs.examples.grouphash.measure import pages as statement_pages
 
@@ -136,17 +136,25 @@ def explain_page(
     as the page ran them.
 
     A guarded page (``rangeqs._plans.bounded``) sets planner settings for
-    its transaction before its statement: those settings statements run
-    again as they are, in one transaction with the page's statements, or
+    its transaction before its statement, in a statement of their own or in
+    front of the page's in the same message: those settings run again as
+    they are, in one transaction with the page's statements, or
     each statement would be explained under the session's settings, in a
     query plan the page never ran.
     """
     plans: list[PagePlan] = []
     with transaction.atomic(using=connection.alias):
         for query in queries:
+            in_front = settings_in_front(query.sql)
             if query.sql.startswith(SETTINGS_COMMENT):
                 with connection.cursor() as cursor:
                     cursor.execute(query.sql, query.params)
+            elif in_front is not None:
+                # The settings were sent in the page's own message.
+                settings, sql = in_front
+                with connection.cursor() as cursor:
+                    cursor.execute(settings)
+                plans.append(_explain(connection, replace(query, sql=sql)))
             else:
                 plans.append(_explain(connection, query))
     return PagePlan(

@@ -31,6 +31,17 @@ Compiled pages (:func:`compiled_pages` true)
     - ``queryset._prefetch_related_lookups``, ``query.high_mark`` and
       ``query.deferred_loading`` are what their names say.
 
+Both paths (the driver)
+    ``connection.Database`` is the driver module the PostgreSQL backend
+    imported, and psycopg 3 binds parameters on the server only when
+    ``OPTIONS["server_side_binding"]`` is True (:func:`binds_on_the_client`).
+
+Compiled pages on PostgreSQL with client-side binding
+    ``connection.ops.compose_sql(sql, params)`` returns ``sql`` with the
+    parameters written in exactly as the driver writes them when it runs
+    the statement (psycopg's ``mogrify``), and Django's SQL marks a
+    parameter ``%s`` and a literal percent sign ``%%``.
+
 Both paths (the rows' shape)
     ``queryset._iterable_class`` says what a row is (an instance, a dict, a
     tuple, a named tuple, a flat value); setting it on a ``values_list()``
@@ -66,6 +77,7 @@ import contextlib
 import copy
 import inspect
 import itertools
+import re
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -87,7 +99,7 @@ from django.db.models.sql.constants import MULTI
 from rangeqs._stored import position_value
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import Field, QuerySet
@@ -96,8 +108,10 @@ if TYPE_CHECKING:
 __all__ = [
     "TESTED_DJANGO",
     "KeyColumns",
+    "binds_on_the_client",
     "compile_statement",
     "compiled_pages",
+    "constants_written_in",
     "defers_nothing",
     "empty_compiler",
     "fetch_compiled",
@@ -408,3 +422,59 @@ def defers_nothing(queryset: QuerySet[Any, Any]) -> bool:
 def prefetch_lookups(queryset: QuerySet[Any, Any]) -> tuple[Any, ...]:
     """The ``prefetch_related()`` lookups of ``queryset``."""
     return tuple(queryset._prefetch_related_lookups)  # type: ignore[attr-defined]
+
+
+def binds_on_the_client(connection: BaseDatabaseWrapper) -> bool:
+    """Whether a PostgreSQL connection's cursors put the parameters into the
+    statement's text (psycopg2; psycopg 3 unless ``server_side_binding``), so
+    that one message may hold several statements."""
+    # The test Django makes when it picks the cursor class; `Database` is the
+    # driver module the backend imported.
+    driver: Any = getattr(connection, "Database", None)
+    if getattr(driver, "__name__", None) != "psycopg":
+        return True
+    options = connection.settings_dict.get("OPTIONS", {})
+    return options.get("server_side_binding") is not True
+
+
+_PARAMETER_MARKS = re.compile(r"%%|%s")
+
+
+def constants_written_in(
+    sql: str,
+    params: Sequence[Any],
+    connection: BaseDatabaseWrapper,
+    *,
+    keep: Callable[[Any], bool],
+) -> tuple[str, tuple[Any, ...]]:
+    """``sql`` with the parameters that ``keep`` does not keep written into
+    its text, once, as the driver would write them at every execution.
+
+    A page statement sends the same IN list and filter values on every page:
+    with client-side binding, psycopg would quote a list of 100 integers
+    again each time (about 0.14 ms a page). The text the server receives is
+    the same either way. Anything unexpected leaves the statement as it is.
+    """
+    if connection.vendor != "postgresql" or not binds_on_the_client(connection):
+        return sql, tuple(params)
+    compose = getattr(connection.ops, "compose_sql", None)
+    marks = _PARAMETER_MARKS.findall(sql)
+    if compose is None or marks.count("%s") != len(params):
+        return sql, tuple(params)
+    pieces = _PARAMETER_MARKS.split(sql)
+    written: list[str] = [pieces[0]]
+    kept: list[Any] = []
+    values = iter(params)
+    for mark, piece in zip(marks, pieces[1:], strict=True):
+        if mark == "%%":
+            written.append(mark)
+        else:
+            value = next(values)
+            if keep(value):
+                written.append(mark)
+                kept.append(value)
+            else:
+                # Still a template for the driver: its percent signs doubled.
+                written.append(str(compose("%s", [value])).replace("%", "%%"))
+        written.append(piece)
+    return "".join(written), tuple(kept)

@@ -30,6 +30,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from rangeqs import RangeQuerySetWrapper
+from rangeqs._plans.bounded import settings_in_front
 from tests.compiled_pages import COMPILED_PAGES
 from tests.testapp.models import BoundedRow, PlanRow
 from tests.testapp.models.bounded import make_tenant
@@ -62,7 +63,19 @@ def _page_plans(queries: list[dict[str, str]]) -> list[tuple[str, Any]]:
         for query in queries:
             sql = query["sql"]
             if connection.vendor == "postgresql":
-                if "set_config" in sql:
+                in_front = settings_in_front(sql)
+                if in_front is not None:
+                    # Settings and page in one message: its own transaction.
+                    settings, sql = in_front
+                    cursor.execute(settings)
+                    cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
+                    raw = cursor.fetchone()[0]
+                    plans.append(
+                        (sql, raw if isinstance(raw, list) else json.loads(raw))
+                    )
+                    cursor.execute("SET LOCAL enable_sort TO DEFAULT")
+                    cursor.execute("SET LOCAL enable_incremental_sort TO DEFAULT")
+                elif "set_config" in sql:
                     cursor.execute(sql)
                 elif sql in {"COMMIT", "ROLLBACK"}:
                     # A page's own transaction ended: its settings with it.
@@ -319,3 +332,56 @@ def test_guarded_pages_of_a_long_list_return_the_rows_django_returns(
     ]
 
     assert rows == list(queryset.order_by(*order_by).values_list("pk", flat=True))
+
+
+def test_a_guarded_page_outside_a_transaction_is_one_statement(
+    tenant: QuerySet[BoundedRow],
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the planner settings are PostgreSQL's")
+    wrapper = RangeQuerySetWrapper(tenant, order_by=("group_id", "id"), step=STEP)
+
+    with CaptureQueriesContext(connection) as captured:
+        rows = [row.pk for row in wrapper]
+
+    statements = [query["sql"] for query in captured.captured_queries]
+    # One message a page: the settings in front of the page statement, no
+    # BEGIN, no statement of their own, no COMMIT.
+    assert len(statements) == wrapper.queries
+    assert wrapper.queries <= len(rows) // STEP + 1
+    assert all(settings_in_front(sql) is not None for sql in statements)
+    assert not _server_transaction_open()
+
+
+@pytest.fixture
+def server_side_binding() -> Iterator[None]:
+    """The connection reopened with psycopg 3 binding parameters on the
+    server, where one message cannot hold several statements."""
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    connection.close()
+    options["server_side_binding"] = True
+    try:
+        yield
+    finally:
+        connection.close()
+        del options["server_side_binding"]
+
+
+@pytest.mark.usefixtures("server_side_binding")
+def test_guarded_pages_with_server_side_binding_run_in_a_transaction_each(
+    tenant: QuerySet[BoundedRow],
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("server-side binding is psycopg 3's")
+    before = _settings()
+
+    with CaptureQueriesContext(connection) as captured:
+        rows = _walk(tenant)
+
+    assert rows == list(tenant.order_by("group_id", "id").values_list("pk", flat=True))
+    assert type(connection.connection.cursor()).__name__ == "ServerBindingCursor"
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert not [sql for sql in statements if settings_in_front(sql) is not None]
+    assert [sql for sql in statements if "set_config" in sql]
+    assert _settings() == before
+    assert not _server_transaction_open()

@@ -21,11 +21,17 @@ statement it ran before:
   page statement alone (``set_config(name, value, true)``, the function form
   of ``SET LOCAL``), and set back to their previous values right after it.
   Only the index that gives the keys' order is left without a penalty.
-  Outside a transaction the page runs in its own short one, so that nothing
-  outlives it; inside one, the previous values are read and restored, with
-  no savepoint (rolling one back would release ``select_for_update()``'s
-  row locks). Nothing is session state, so a transaction-mode pooler
-  (PgBouncer) keeps it on one server connection.
+  Outside a transaction the settings go in front of the page statement, in
+  the same message (``SET LOCAL ...; SET LOCAL ...; SELECT ...``): PostgreSQL
+  runs a message of several statements as one implicit transaction, so the
+  settings end with the page, at the cost of no extra round trip. That needs
+  the parameters bound on the client (psycopg2, or psycopg 3 without
+  ``server_side_binding``); with server-side binding the page runs in a
+  short transaction of its own (``BEGIN``, the settings, the page,
+  ``COMMIT``). Inside a transaction, the previous values are read and
+  restored, with no savepoint (rolling one back would release
+  ``select_for_update()``'s row locks). Nothing is session state, so a
+  transaction-mode pooler (PgBouncer) keeps it on one server connection.
 - SQLite: ``INDEXED BY <the serving index>``.
 - MariaDB: ``FORCE INDEX (<the serving index>)``.
 
@@ -47,13 +53,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.db import connections, transaction
 from django.db.models import Q
 
+from rangeqs import _django
 from rangeqs._declared_indexes import IndexFacts, declared_indexes, pk_is_rowid
 from rangeqs._index_rules import judge
 from rangeqs._inlist import in_list_condition
 from rangeqs._where import where_conditions, without_condition
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import QuerySet
@@ -61,7 +68,14 @@ if TYPE_CHECKING:
     from rangeqs._declared_indexes import ModelIndex
     from rangeqs._keys import Key
 
-__all__ = ["PLANNER_SETTINGS", "SETTINGS_COMMENT", "PageGuard", "page_guard"]
+__all__ = [
+    "PLANNER_SETTINGS",
+    "SETTINGS_COMMENT",
+    "SETTINGS_IN_FRONT",
+    "PageGuard",
+    "page_guard",
+    "settings_in_front",
+]
 
 #: Opens the statements that set and restore a guarded page's settings:
 #: ``wrapper.queries`` counts the statements that fetch rows, not these.
@@ -70,6 +84,12 @@ SETTINGS_COMMENT = "/* rangeqs: page planner settings */ "
 #: The PostgreSQL settings a guarded page turns off: every way to order rows
 #: but reading them from an index in order.
 PLANNER_SETTINGS = ("enable_sort", "enable_incremental_sort")
+
+#: What a guarded page statement sent in one message with its settings
+#: starts with (outside a transaction, parameters bound on the client).
+SETTINGS_IN_FRONT = "/* rangeqs: page planner settings, then the page */ " + "".join(
+    f"SET LOCAL {name} = off; " for name in PLANNER_SETTINGS
+)
 
 #: Which IN list a plan's pages take one value of: the list on the first
 #: key (partition), on another column (merge), or none (plain).
@@ -112,26 +132,59 @@ class PageGuard:
         return table.sub(lambda match: f"{match[1]} {hint}", sql, count=1)
 
     @contextmanager
-    def statement(self, connection: BaseDatabaseWrapper) -> Iterator[None]:
-        """Around one page statement: PostgreSQL's sorts off, then back."""
+    def statement(self, connection: BaseDatabaseWrapper) -> Iterator[str]:
+        """Around one page statement: PostgreSQL's sorts off, then back.
+
+        Yields what the statement must start with: :data:`SETTINGS_IN_FRONT`
+        when the settings travel in the page's own message, else nothing.
+        """
         if connection.vendor != "postgresql":
-            yield
+            yield ""
             return
         if connection.get_autocommit() and not connection.in_atomic_block:
+            if _django.binds_on_the_client(connection):
+                with connection.execute_wrapper(_to_the_page_rows):
+                    yield SETTINGS_IN_FRONT
+                return
             # SET LOCAL outside a transaction lasts one statement: the page
             # gets a transaction of its own, committed (or rolled back) at once.
             with transaction.atomic(using=connection.alias):
                 _set_planner_settings(connection)
-                yield
+                yield ""
             return
         previous = _set_planner_settings(connection)
         try:
-            yield
+            yield ""
         finally:
             # An aborted transaction accepts no statement; rolling it (or a
             # savepoint before the page) back undoes the settings anyway.
             if not _transaction_failed(connection):
                 _restore_planner_settings(connection, previous)
+
+
+def settings_in_front(sql: str) -> tuple[str, str] | None:
+    """A guarded page statement sent with its settings in front, as the
+    settings and the page; None for any other statement."""
+    if not sql.startswith(SETTINGS_IN_FRONT):
+        return None
+    return SETTINGS_IN_FRONT, sql[len(SETTINGS_IN_FRONT) :]
+
+
+def _to_the_page_rows(
+    execute: Callable[..., Any],
+    sql: str,
+    params: Any,
+    many: bool,
+    context: dict[str, Any],
+) -> Any:
+    """After a message of several statements, psycopg 3 stands on the first
+    result (a SET's, which has no rows): move on to the page's rows.
+    psycopg2 stands on the last result already."""
+    result = execute(sql, params, many, context)
+    cursor = context["cursor"]
+    while cursor.description is None and cursor.nextset():
+        pass
+    return result
 
 
 def page_guard(

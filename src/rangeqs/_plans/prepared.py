@@ -195,9 +195,9 @@ class PreparedPage:
         if self.guard is None or sql is None:
             compiler, raw_rows = _django.fetch_compiled(compiled.compiler, sql, params)
         else:
-            with self.guard.statement(connection):
+            with self.guard.statement(connection) as in_front:
                 compiler, raw_rows = _django.fetch_compiled(
-                    compiled.compiler, sql, params
+                    compiled.compiler, in_front + sql, params
                 )
         return FetchedRows(self.queryset, compiler, raw_rows, compiled)
 
@@ -233,6 +233,12 @@ class PreparedPage:
             else:
                 if self.guard is not None:
                     sql = self.guard.hinted(sql, connection)
+                sql, params = _django.constants_written_in(
+                    sql,
+                    params,
+                    connection,
+                    keep=lambda param: isinstance(param, Placeholder),
+                )
                 compiled = _Compiled(connection, compiler, sql, params)
             self._compiled = compiled
         return compiled
@@ -273,18 +279,23 @@ def evaluate(
                 # it does when a compiled page is compiled. Compiling the
                 # query (the documented str(queryset.query)) refuses it.
                 str(page.query)
-            hint = _HintFirstStatement(guard, connection)
-            with guard.statement(connection), connection.execute_wrapper(hint):
-                rows = list(page)
+            with guard.statement(connection) as in_front:
+                hint = _HintFirstStatement(guard, connection, in_front)
+                with connection.execute_wrapper(hint):
+                    rows = list(page)
     return MadeRows(rows, lookups)
 
 
 class _HintFirstStatement:
-    """An execute wrapper that gives the first statement the guard's hint."""
+    """An execute wrapper that gives the first statement the guard's hint,
+    and what the guard puts in front of it."""
 
-    def __init__(self, guard: PageGuard, connection: BaseDatabaseWrapper) -> None:
+    def __init__(
+        self, guard: PageGuard, connection: BaseDatabaseWrapper, in_front: str = ""
+    ) -> None:
         self.guard = guard
         self.connection = connection
+        self.in_front = in_front
         self.done = False
 
     def __call__(
@@ -298,7 +309,8 @@ class _HintFirstStatement:
         if self.done:
             return execute(sql, params, many, context)
         self.done = True
-        return execute(self.guard.hinted(sql, self.connection), params, many, context)
+        hinted = self.guard.hinted(sql, self.connection)
+        return execute(self.in_front + hinted, params, many, context)
 
 
 class MadeRows(Sequence[Any]):
