@@ -241,6 +241,12 @@ def _check_shape(model: type[Model], found: QueryShape) -> None:
             "which each page would compute over its own rows only: compute it "
             "over the whole queryset in a Subquery() or outside the wrapper."
         )
+    if found.extra_tables:
+        raise InvalidQuerySetError(
+            f"The queryset adds the tables {', '.join(found.extra_tables)} with "
+            f"extra(tables=...), which repeats a row once per row of theirs: "
+            f"filter with pk__in= a subquery instead."
+        )
     # Grouped by the model's rows, a join's repeats are aggregated, not
     # yielded: the rows are the model's, once each, whatever the step.
     if found.multi_valued_relation is not None and not found.grouped:

@@ -106,7 +106,6 @@ REFUSED: dict[str, Callable[[], QuerySet[Any, Any]]] = {
     "exclude-multi-valued": lambda: Owner.objects.exclude(entry__b=1),
     "grouped-per-row": lambda: Owner.objects.annotate(n=Count("entry")),
     "slice": lambda: Entry.objects.all()[:5],
-    "extra-table": lambda: Entry.objects.extra(tables=["testapp_owner"]),
     "ordered-like-meta": lambda: Entry.objects.order_by("b"),
     # Refused either way.
     "multi-valued-join": lambda: Owner.objects.filter(entry__b=1),
@@ -122,6 +121,7 @@ REFUSED: dict[str, Callable[[], QuerySet[Any, Any]]] = {
     "extra-ordered": lambda: Entry.objects.extra(order_by=["a"]),
     "reversed": Entry.objects.reverse,
     "reversed-unordered": Owner.objects.reverse,
+    "extra-table": lambda: Entry.objects.extra(tables=["testapp_owner"]),
 }
 
 

@@ -29,8 +29,9 @@ The shape (:func:`shape`, :func:`slice_stop`, :func:`unsliced`,
     - ``low_mark`` and ``high_mark`` are the slice, ``clear_limits()``
       removes it; ``order_by`` and ``extra_order_by`` are the explicit
       ordering, ``standard_ordering`` is False after ``reverse()``;
-      ``distinct``, ``combinator`` (``"union"``, ...), ``select_for_update``
-      and ``sql_with_params()`` are what their names say.
+      ``distinct``, ``combinator`` (``"union"``, ...), ``extra_tables``,
+      ``select_for_update`` and ``sql_with_params()`` are what their names
+      say.
     - ``group_by`` is None, True (``annotate()`` of an aggregate: every
       column of the model) or a tuple of expressions; ``annotations`` maps
       names to expressions with ``contains_aggregate`` and
@@ -308,6 +309,8 @@ class QueryShape:
     window: bool
     #: A joined relation that can match a row several times.
     multi_valued_relation: ForeignObjectRel | None
+    #: Tables added by ``extra(tables=...)``: a cross join.
+    extra_tables: tuple[str, ...] = ()
 
 
 def shape(queryset: QuerySet[Any, Any]) -> QueryShape:
@@ -331,6 +334,7 @@ def shape(queryset: QuerySet[Any, Any]) -> QueryShape:
         one_group_per_row=grouped and _one_group_per_row(query),
         window=window,
         multi_valued_relation=_multi_valued_join(query),
+        extra_tables=tuple(query.extra_tables),
     )
 
 
@@ -618,6 +622,10 @@ def _shapes_hold(parent: Any) -> bool:
             {"multi_valued_relation": parent._meta.get_field("children")},
         ),
         "excluded": (base.exclude(children__id=5), {}),
+        "extra tables": (
+            base.extra(tables=["other"]),
+            {"extra_tables": ("other",)},
+        ),
     }
     plain = QueryShape(0, None, False, False, False, None, False, False, False, None)
     for sample, differences in shapes.values():
