@@ -20,6 +20,12 @@ a joined table, or whose left side is an expression (``date__year=...``,
 :func:`without_condition` returns a copy of a queryset with one bounding
 condition removed, so a caller can replace it (for example an IN list by one
 ``= value`` branch per value).
+
+The tree is read through :mod:`rangeqs._django.query`. Where it cannot be
+read (a Django release whose query internals fail its self-check),
+:func:`where_conditions` reports no condition and :func:`filters_readable` is
+false: a caller that would act on the filters (pick an IN-list plan, guard a
+page, name an index) must ask it first.
 """
 
 from __future__ import annotations
