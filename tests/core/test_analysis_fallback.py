@@ -20,6 +20,7 @@ from django.test.utils import CaptureQueriesContext
 from rangeqs import InvalidQuerySetError, RangeQuerySetWrapper
 from rangeqs._django import query
 from rangeqs.advisor import advise
+from rangeqs.jobs import split
 from tests.plans.helpers import make_rows
 from tests.testapp.models import Entry, Owner, PlanRow
 
@@ -186,6 +187,25 @@ def test_the_advisor_gives_no_verdict_on_filters_it_cannot_read() -> None:
         None,
     )
     assert len(report.reasons) == 1
+    assert str(report)
+
+
+@pytest.mark.usefixtures("entries", "fallback")
+def test_split_ranges_walk_djangos_rows_once() -> None:
+    queryset = Entry.objects.filter(Q(b__in=[0, 2]) | Q(c=1))
+    keys = ("a", "pk")
+    expected = list(queryset.order_by(*keys).values_list("pk", flat=True))
+
+    ranges = split(queryset, order_by=keys, parts=3)
+    walked = [
+        row.pk
+        for part in ranges
+        for row in RangeQuerySetWrapper(
+            queryset, order_by=keys, step=2, after=part.after, until=part.until
+        )
+    ]
+
+    assert walked == expected
 
 
 def test_the_analysis_self_check_holds_on_this_django(
