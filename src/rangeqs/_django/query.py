@@ -74,7 +74,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import django
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
-from django.db.models import Count, F, ForeignObjectRel, Q, Window
+from django.db.models import (
+    CompositePrimaryKey,
+    Count,
+    F,
+    ForeignObjectRel,
+    Q,
+    Window,
+)
 from django.db.models.expressions import Col
 from django.db.models.functions import RowNumber
 from django.db.models.lookups import Exact, Lookup
@@ -350,8 +357,7 @@ def _one_group_per_row(query: Query) -> bool:
     model = query.model
     assert model is not None
     pk = model._meta.pk
-    if len(getattr(pk, "fields", ())) > 1:
-        # A composite primary key is no one column a grouping can hold.
+    if isinstance(pk, CompositePrimaryKey):
         return False
     table = model._meta.db_table
     return any(
