@@ -26,6 +26,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "foundations",
         (
             "rangeqs.exceptions",
+            # The seam's analysis of a queryset's shape: what _where and
+            # _validate read of Django's query internals.
+            "rangeqs._django.query",
             "rangeqs._where",
             "rangeqs._listed",
             "rangeqs._keys",
@@ -120,9 +123,14 @@ def _modules() -> dict[str, Path]:
 def _imported_rangeqs_modules(
     module: str, names: tuple[str, ...], known: dict[str, Path]
 ) -> list[str]:
-    """``from rangeqs import _cursor`` imports the module rangeqs._cursor."""
+    """``from rangeqs import _cursor`` imports the module rangeqs._cursor (and
+    ``from rangeqs import _django`` the package rangeqs._django)."""
     targets = [module]
-    submodules = [f"{module}.{name}" for name in names if f"{module}.{name}" in known]
+    submodules = [
+        f"{module}.{name}"
+        for name in names
+        if f"{module}.{name}" in known or f"{module}.{name}.__init__" in known
+    ]
     targets += submodules
     # A name that is no submodule comes from the package's __init__; taking
     # only submodules runs it too, but as any import of the package does.

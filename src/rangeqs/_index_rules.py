@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from django.db.models import QuerySet
 
-from rangeqs._where import where_conditions
+from rangeqs._where import filters_readable, where_conditions
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -200,6 +200,9 @@ def _implied_condition_columns(
     bounding filter with the same lookup and values."""
     if index.condition is None:
         return ()
+    if not filters_readable():
+        # Neither the filters nor the index's condition can be read.
+        return None
     # A plain queryset of the model: a default manager's own filters are no
     # part of the index's condition.
     wanted = where_conditions(QuerySet(model=model).filter(index.condition))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import django
 from django.db.models import (
     CompositePrimaryKey,
     ForeignObjectRel,
@@ -20,17 +21,17 @@ from django.db.models import (
     ManyToManyRel,
     QuerySet,
 )
-from django.db.models.expressions import Col
 from django.db.models.query import RawQuerySet
-from django.db.models.sql.datastructures import Join
 
+from rangeqs._django.query import private_analysis, shape, sql_shape
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from django.db.models import Model
-    from django.db.models.sql import Query
+
+    from rangeqs._django.query import QueryShape, SqlShape
 
 __all__ = ["check_arguments"]
 
@@ -199,61 +200,57 @@ def _check_callbacks(callbacks: object) -> tuple[Callable[[list[Any]], object], 
 
 def check_queryset(queryset: QuerySet[Any, Any]) -> None:
     """Refuse a queryset whose rows keyset pages would not reproduce exactly."""
-    query = queryset.query
-    if query.low_mark:
+    if private_analysis():
+        _check_shape(queryset.model, shape(queryset))
+    else:
+        _check_sql_shape(sql_shape(queryset))
+
+
+def _check_shape(model: type[Model], found: QueryShape) -> None:
+    if found.offset:
         raise InvalidQuerySetError(
-            f"The queryset is sliced from offset {query.low_mark}, which keyset "
+            f"The queryset is sliced from offset {found.offset}, which keyset "
             f"pagination does not use: remove the offset and start with min_id= "
             f"or after=."
         )
-    if query.order_by or query.extra_order_by:
-        raise InvalidQuerySetError(
-            "The queryset has an explicit ordering, which the wrapper replaces with "
-            "its keys: remove order_by() or extra(order_by=...) and pass order_by= "
-            "to the wrapper instead."
-        )
-    if not query.standard_ordering:
+    if found.explicitly_ordered:
+        raise InvalidQuerySetError(_ORDERED)
+    if found.reversed:
         # Django would flip every page's ORDER BY but not its "after" bound.
-        raise InvalidQuerySetError(
-            "The queryset is reversed with reverse(), which the wrapper's keys "
-            "replace: remove reverse() and pass a negative step, or '-name' keys "
-            "in order_by."
-        )
-    if query.distinct:
+        raise InvalidQuerySetError(_REVERSED)
+    if found.distinct:
         raise InvalidQuerySetError(
             "The queryset uses distinct(), whose rows have no keys to page by: "
             "remove distinct() and filter the rows with __in on a subquery instead."
         )
-    if query.combinator:
+    if found.combinator:
         raise InvalidQuerySetError(
-            f"The queryset is a {query.combinator}() of querysets, which cannot be "
+            f"The queryset is a {found.combinator}() of querysets, which cannot be "
             f"paged by keys: iterate each queryset with its own wrapper."
         )
-    grouped = query.group_by is not None or any(
-        getattr(annotation, "contains_aggregate", False)
-        for annotation in query.annotations.values()
-    )
-    if grouped and not _one_group_per_row(query):
+    if found.grouped and not found.one_group_per_row:
         raise InvalidQuerySetError(
             "The queryset has GROUP BY (an aggregate such as Count() in annotate(), "
             "or values().annotate()), and adding the keys to it would split its "
             "groups: iterate the grouped model's rows and compute the aggregate "
             "with a Subquery() annotation, or aggregate each batch yourself."
         )
-    if query.where.contains_over_clause or any(
-        getattr(annotation, "contains_over_clause", False)
-        for annotation in query.annotations.values()
-    ):
+    if found.window:
         raise InvalidQuerySetError(
             "The queryset has a window expression (Window(), e.g. RowNumber()), "
             "which each page would compute over its own rows only: compute it "
             "over the whole queryset in a Subquery() or outside the wrapper."
         )
+    if found.extra_tables:
+        raise InvalidQuerySetError(
+            f"The queryset adds the tables {', '.join(found.extra_tables)} with "
+            f"extra(tables=...), which repeats a row once per row of theirs: "
+            f"filter with pk__in= a subquery instead."
+        )
     # Grouped by the model's rows, a join's repeats are aggregated, not
     # yielded: the rows are the model's, once each, whatever the step.
-    relation = None if grouped else _multi_valued_join(query)
-    if relation is not None:
-        name, subquery = relation
+    if found.multi_valued_relation is not None and not found.grouped:
+        name, subquery = _describe(model, found.multi_valued_relation)
         raise InvalidQuerySetError(
             f"The queryset joins the multi-valued relation {name!r}, which repeats "
             f"a row once per related match and makes the rows depend on step: "
@@ -261,49 +258,52 @@ def check_queryset(queryset: QuerySet[Any, Any]) -> None:
         )
 
 
-def _one_group_per_row(query: Query) -> bool:
-    """GROUP BY keeps one group per row of the model: ``annotate()`` of an
-    aggregate without ``values()`` groups by every column of the model (Django
-    sets ``group_by = True``), and a ``values()`` grouping that holds the
-    primary key cannot merge two rows. The keys are columns of the model, so
-    adding them to such a GROUP BY splits no group."""
-    if query.group_by is True:
-        return True
-    if not query.group_by:
-        return False
-    model = query.model
-    assert model is not None
-    pk = model._meta.pk
-    if isinstance(pk, CompositePrimaryKey):
-        return False
-    table = model._meta.db_table
-    return any(
-        isinstance(expression, Col)
-        and expression.target is pk
-        # The model's own table, not a joined row of the same model.
-        and query.alias_map.get(expression.alias) is not None
-        and query.alias_map[expression.alias].table_name == table
-        and not isinstance(query.alias_map[expression.alias], Join)
-        for expression in query.group_by
-    )
+_ORDERED = (
+    "The queryset has an explicit ordering, which the wrapper replaces with "
+    "its keys: remove order_by() or extra(order_by=...) and pass order_by= "
+    "to the wrapper instead."
+)
+_REVERSED = (
+    "The queryset is reversed with reverse(), which the wrapper's keys "
+    "replace: remove reverse() and pass a negative step, or '-name' keys "
+    "in order_by."
+)
 
 
-def _multi_valued_join(query: Query) -> tuple[str, str] | None:
-    """The lookup name of a joined relation that can match a row several times,
-    and the subquery that filters by it without a join."""
-    for alias, join in query.alias_map.items():
-        if not isinstance(join, Join) or not query.alias_refcount.get(alias):
-            continue
-        rel = join.join_field
-        if isinstance(rel, ForeignObjectRel) and not rel.one_to_one:
-            return _describe(query, rel)
-    return None
+def _check_sql_shape(found: SqlShape) -> None:
+    """The fallback's checks (public API only): whatever the SQL text cannot
+    show to be one row per row of the model is refused."""
+    release = django.get_version()
+    if found.sliced:
+        raise InvalidQuerySetError(
+            f"The queryset is sliced, and rangeqs cannot read or remove a slice "
+            f"on Django {release} (its query internals differ from the releases "
+            f"rangeqs was checked on): remove the slice and pass limit= instead."
+        )
+    if found.combined:
+        raise InvalidQuerySetError(
+            "The queryset is a set operation (union(), intersection() or "
+            "difference()) of querysets, which cannot be paged by keys: iterate "
+            "each queryset with its own wrapper."
+        )
+    if found.shows is not None:
+        raise InvalidQuerySetError(
+            f"The queryset's SQL shows {found.shows}, and on Django {release} "
+            f"rangeqs cannot read the query's internals (they differ from the "
+            f"releases it was checked on) to tell whether each row comes once: "
+            f"filter the model's own columns (pk__in= a subquery for a relation) "
+            f"without distinct(), aggregates, set operations or window "
+            f"expressions."
+        )
+    if found.explicitly_ordered:
+        raise InvalidQuerySetError(_ORDERED)
+    if found.reversed:
+        raise InvalidQuerySetError(_REVERSED)
 
 
-def _describe(query: Query, rel: ForeignObjectRel) -> tuple[str, str]:
+def _describe(model: type[Model], rel: ForeignObjectRel) -> tuple[str, str]:
     through = rel.field.model
-    model = query.model
-    if through._meta.auto_created and model is not None:
+    if through._meta.auto_created:
         # The first join of a many-to-many is into its hidden through table:
         # name the many-to-many field the filter followed.
         for field in model._meta.get_fields():

@@ -20,6 +20,12 @@ a joined table, or whose left side is an expression (``date__year=...``,
 :func:`without_condition` returns a copy of a queryset with one bounding
 condition removed, so a caller can replace it (for example an IN list by one
 ``= value`` branch per value).
+
+The tree is read through :mod:`rangeqs._django.query`. Where it cannot be
+read (a Django release whose query internals fail its self-check),
+:func:`where_conditions` reports no condition and :func:`filters_readable` is
+false: a caller that would act on the filters (pick an IN-list plan, guard a
+page, name an index) must ask it first.
 """
 
 from __future__ import annotations
@@ -27,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from django.db.models.expressions import Col
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
@@ -36,16 +41,29 @@ from django.db.models.lookups import (
     IsNull,
     LessThan,
     LessThanOrEqual,
-    Lookup,
     Range,
 )
-from django.db.models.sql.query import Query
-from django.db.models.sql.where import AND, WhereNode
+
+from rangeqs._django.query import (
+    filters,
+    holds_leaf,
+    private_analysis,
+    without_leaf,
+)
 
 if TYPE_CHECKING:
     from django.db.models import Field, QuerySet
+    from django.db.models.lookups import Lookup
 
-__all__ = ["Condition", "ConditionKind", "where_conditions", "without_condition"]
+    from rangeqs._django.query import Leaf
+
+__all__ = [
+    "Condition",
+    "ConditionKind",
+    "filters_readable",
+    "where_conditions",
+    "without_condition",
+]
 
 ConditionKind = Literal["exact", "in", "range", "isnull", "other"]
 
@@ -100,15 +118,20 @@ class Condition:
         return self.kind == "isnull" and self.values == (True,)
 
 
-def where_conditions(queryset: QuerySet[Any] | Query) -> tuple[Condition, ...]:
-    """Every leaf of the WHERE tree of ``queryset``, in tree order."""
-    query = queryset if isinstance(queryset, Query) else queryset.query
-    found: list[Condition] = []
-    # Query.base_table would cache None on a query without aliases yet, which
-    # breaks the caller's queryset later; the first alias is the same table.
-    base_alias = next(iter(query.alias_map), None)
-    _collect(query.where, base_alias, (), bounding=True, found=found)
-    return tuple(found)
+def where_conditions(queryset: QuerySet[Any]) -> tuple[Condition, ...]:
+    """Every leaf of the WHERE tree of ``queryset``, in tree order; none
+    where the filters cannot be read (see :func:`filters_readable`)."""
+    leaves = filters(queryset)
+    if leaves is None:
+        return ()
+    return tuple(_condition(leaf) for leaf in leaves)
+
+
+def filters_readable() -> bool:
+    """Whether the filters of querysets can be read on this Django release
+    (:mod:`rangeqs._django.query`); when not, :func:`where_conditions` reports
+    none, and no caller may take that for "no filters"."""
+    return private_analysis()
 
 
 def without_condition(queryset: QuerySet[Any], condition: Condition) -> QuerySet[Any]:
@@ -123,78 +146,40 @@ def without_condition(queryset: QuerySet[Any], condition: Condition) -> QuerySet
             "Only a condition AND-ed at the top level can be removed; "
             f"{condition.column!r} is under an OR or a NOT, or on a joined table."
         )
-    if _leaf_at(queryset.query.where, condition.path) is not condition.lookup:
+    if not holds_leaf(queryset, condition.path, condition.lookup):
         raise ValueError("The condition was read from another queryset.")
-    clone = queryset.all()
-    node: Any = clone.query.where
-    for position in condition.path[:-1]:
-        node = node.children[position]
-    node.children = [
-        child for i, child in enumerate(node.children) if i != condition.path[-1]
-    ]
-    return clone
+    return without_leaf(queryset, condition.path)
 
 
-def _leaf_at(where: WhereNode, path: tuple[int, ...]) -> Any:
-    node: Any = where
-    for position in path:
-        if not isinstance(node, WhereNode) or position >= len(node.children):
-            return None
-        node = node.children[position]
-    return node
-
-
-def _collect(
-    node: WhereNode,
-    base_alias: str | None,
-    path: tuple[int, ...],
-    *,
-    bounding: bool,
-    found: list[Condition],
-) -> None:
-    # A node's children are AND-ed into the top level only if every node on
-    # the way down is a non-negated AND.
-    bounding = bounding and node.connector == AND and not node.negated
-    for position, child in enumerate(node.children):
-        child_path = (*path, position)
-        if isinstance(child, WhereNode):
-            _collect(child, base_alias, child_path, bounding=bounding, found=found)
-        else:
-            found.append(_read_leaf(child, base_alias, child_path, bounding=bounding))
-
-
-def _read_leaf(
-    leaf: Any, base_alias: str | None, path: tuple[int, ...], *, bounding: bool
-) -> Condition:
-    if not isinstance(leaf, Lookup) or not isinstance(leaf.lhs, Col):
+def _condition(leaf: Leaf) -> Condition:
+    if leaf.lookup is None or leaf.field is None:
         return Condition(
-            lookup=leaf if isinstance(leaf, Lookup) else None,
+            lookup=leaf.lookup,
             field=None,
             column=None,
             kind="other",
             values=None,
             can_bound_index=False,
-            path=path,
+            path=leaf.path,
         )
-    column = leaf.lhs
     kind = _kind_of(leaf)
-    on_own_table = bounding and column.alias == base_alias
+    on_own_table = leaf.anded and leaf.on_own_table
     return Condition(
-        lookup=leaf,
-        field=column.target,
-        column=column.target.column,
+        lookup=leaf.lookup,
+        field=leaf.field,
+        column=leaf.field.column,
         kind=kind,
-        values=_literal_values(leaf, kind),
+        values=_literal_values(leaf.lookup, kind) if leaf.right == "values" else None,
         can_bound_index=on_own_table and kind != "other",
-        path=path,
+        path=leaf.path,
         holds_for_every_row=on_own_table,
     )
 
 
-def _kind_of(lookup: Lookup[Any]) -> ConditionKind:
-    rhs = lookup.rhs
+def _kind_of(leaf: Leaf) -> ConditionKind:
+    lookup = leaf.lookup
     # `a = F("b")` compares two columns of one row: it pins nothing.
-    if getattr(rhs, "contains_column_references", False) and not isinstance(rhs, Query):
+    if leaf.right == "columns":
         return "other"
     if isinstance(lookup, Exact):
         return "exact"
@@ -207,10 +192,8 @@ def _kind_of(lookup: Lookup[Any]) -> ConditionKind:
     return "other"
 
 
-def _literal_values(lookup: Lookup[Any], kind: ConditionKind) -> tuple[Any, ...] | None:
+def _literal_values(lookup: Lookup[Any], kind: ConditionKind) -> tuple[Any, ...]:
     rhs = lookup.rhs
-    if isinstance(rhs, Query) or hasattr(rhs, "resolve_expression"):
-        return None
     if kind == "in" or isinstance(lookup, Range):
         return tuple(rhs)
     if kind == "isnull":

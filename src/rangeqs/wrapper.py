@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from rangeqs import _cursor
 from rangeqs._declared_indexes import IndexFacts, declared_indexes, pk_is_rowid
+from rangeqs._django import query
 from rangeqs._keys import resolve_keys
 from rangeqs._keyset import at_or_before, columns_never_null, split_phases, until_phase
 from rangeqs._plans import check_plan, choose_plan
@@ -117,9 +118,9 @@ class RangeQuerySetWrapper(Generic[_Row]):
             after=after,
             check_index=check_index,
         )
-        if queryset.query.high_mark is not None:
-            high_mark = queryset.query.high_mark
-            limit = high_mark if limit is None else min(limit, high_mark)
+        stop = query.slice_stop(queryset)
+        if stop is not None:
+            limit = stop if limit is None else min(limit, stop)
 
         self.queryset = queryset
         self.limit = limit
@@ -143,9 +144,9 @@ class RangeQuerySetWrapper(Generic[_Row]):
         self.order_by: tuple[str, ...] = tuple(key.ordering for key in keys)
         # Every page starts from this: the slice became ``limit``, each page
         # sets its own, and the keys replace any ordering, Meta.ordering too.
-        self._base = queryset.all()
-        self._base.query.clear_limits()
-        self._base.query.clear_ordering(force=True, clear_default=True)
+        # (order_by() clears the ordering and the default one, as Django
+        # documents it, once the slice is gone.)
+        self._base = query.unsliced(queryset).order_by()
         # Inspecting a query can cache state on it (Query.base_table): the
         # plan checks, the chooser and the advisor get copies.
         check_plan(plan, self._base, keys)

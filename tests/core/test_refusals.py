@@ -176,3 +176,11 @@ def test_an_aggregate_per_row_is_paged_as_django_evaluates_it(
         assert counts == [
             getattr(row, "entries", getattr(row, "tags", None)) for row in expected
         ]
+
+
+def test_extra_tables_are_refused() -> None:
+    # A cross join: every entry once per owner, and pages of pk repeat them.
+    OwnerFactory.create_batch(2)
+    EntryFactory.create_batch(3)
+    with pytest.raises(InvalidQuerySetError, match=r"extra\(tables="):
+        RangeQuerySetWrapper(Entry.objects.extra(tables=["testapp_owner"]), step=2)

@@ -88,7 +88,7 @@ def test_a_failing_self_check_selects_ordinary_querysets_and_stays_exact(
     # A Django release outside the tested range whose private API changed.
     make_rows({1: 9, 2: 1, 3: 7})
     settings.RANGEQS_COMPILED_PAGES = True
-    monkeypatch.setattr(_django, "TESTED_DJANGO", frozenset())
+    monkeypatch.setattr(_django.query, "TESTED_DJANGO", frozenset())
 
     with _django.self_check_fails():
         ids, statements = _walked(plan)
@@ -103,8 +103,8 @@ def test_outside_the_tested_range_a_passing_self_check_compiles(
 ) -> None:
     make_rows({1: 9, 2: 1, 3: 7})
     settings.RANGEQS_COMPILED_PAGES = True
-    monkeypatch.setattr(_django, "TESTED_DJANGO", frozenset())
-    monkeypatch.setattr(_django, "_checked", {})
+    monkeypatch.setattr(_django.query, "TESTED_DJANGO", frozenset())
+    monkeypatch.setattr(_django.pages, "_checked", {})
 
     ids, statements = _walked(plan)
 

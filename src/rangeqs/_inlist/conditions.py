@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rangeqs._django.query import with_leaf
 from rangeqs._inlist.lookup import LONG_LIST, InValues, in_values
 from rangeqs._listed import renders_exactly
 from rangeqs._where import where_conditions
@@ -75,14 +76,7 @@ def replace_condition(
     queryset: QuerySet[Any, Any], condition: Condition, lookup: Lookup[Any]
 ) -> QuerySet[Any, Any]:
     """A copy of ``queryset`` with ``lookup`` in the place of ``condition``."""
-    clone = queryset.all()
-    # Cloning a query clones its WHERE nodes but shares their leaves: swap
-    # the leaf in the copied node, never in the original.
-    parent: Any = clone.query.where
-    for position in condition.path[:-1]:
-        parent = parent.children[position]
-    parent.children[condition.path[-1]] = lookup
-    return clone
+    return with_leaf(queryset, condition.path, lookup)
 
 
 def _is_literal_in_list(condition: Condition) -> bool:

@@ -57,7 +57,7 @@ from rangeqs import _django
 from rangeqs._declared_indexes import IndexFacts, declared_indexes, pk_is_rowid
 from rangeqs._index_rules import judge
 from rangeqs._inlist import in_list_condition
-from rangeqs._where import where_conditions, without_condition
+from rangeqs._where import filters_readable, where_conditions, without_condition
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -198,6 +198,10 @@ def page_guard(
     are at risk when a filter the index leaves to the rows is on a column
     that another index holds.
     """
+    if not filters_readable():
+        # Which filter another index could take the page by is unknown:
+        # the statement runs as Django writes it.
+        return None
     page = _one_value_page(queryset, keys, list_kind)
     if page is None:
         return None

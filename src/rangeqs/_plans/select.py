@@ -27,15 +27,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+import django
 from django.db.models import CompositePrimaryKey, Q
 
+from rangeqs._django import query
 from rangeqs._index_rules import judge
 from rangeqs._inlist import in_list_condition, refuse_inexact_in_list
 from rangeqs._keys import resolve_keys
 from rangeqs._plans.merge import MERGE_MAX_VALUES, MergePlan
 from rangeqs._plans.partition import PartitionPlan
 from rangeqs._plans.plain import PlainPlan
-from rangeqs._where import where_conditions, without_condition
+from rangeqs._where import filters_readable, where_conditions, without_condition
 from rangeqs.exceptions import InvalidQuerySetError
 
 if TYPE_CHECKING:
@@ -81,6 +83,13 @@ def check_plan(
         )
     if requested in ("plain", "auto"):
         return
+    if not filters_readable():
+        raise InvalidQuerySetError(
+            f"plan={requested!r} walks an IN list of the queryset's filters, which "
+            f"rangeqs cannot read on Django {django.get_version()} (its query "
+            f"internals differ from the releases rangeqs was checked on): use "
+            f"plan='auto' or plan='plain', which page any filters."
+        )
     queryset = queryset.all()
     lead = keys[0].name
     leading_list = in_list_condition(queryset, column=lead)
@@ -98,7 +107,7 @@ def check_plan(
             f"plan='partition' with order_by starting with the IN column, or "
             f"plan='plain'."
         )
-    if queryset.query.select_for_update:
+    if query.locks_rows(queryset):
         raise InvalidQuerySetError(
             "plan='merge' unions one query per value, and databases refuse "
             "select_for_update() on a UNION: use plan='partition' with "
@@ -118,6 +127,10 @@ def choose_plan(
     picks one for the queryset's shape and the declared ``indexes``."""
     if requested != "auto":
         return PlanChoice(_PLANS[requested])
+    if not filters_readable():
+        # No IN list to walk, no index to judge by: the plan that pages any
+        # filters, and no advice built on filters it cannot see.
+        return PlanChoice(PlainPlan)
     model = queryset.model
     # The keys as the advisor resolves them: a NULL phase's keys may need
     # the pk appended to be unique.
@@ -140,7 +153,7 @@ def choose_plan(
         return PlanChoice(PartitionPlan)
     if (
         other_list is not None
-        and not queryset.query.select_for_update
+        and not query.locks_rows(queryset)
         and not _composite_pk(queryset)
         and 1 < _distinct_count(other_list) <= MERGE_MAX_VALUES
         and served(_one_value_branch(queryset, other_list))

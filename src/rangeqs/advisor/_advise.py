@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+import django
 from django.db import connections
 from django.db.models import QuerySet
 
 from rangeqs._index_rules import judge
 from rangeqs._keys import resolve_keys
 from rangeqs._warnings import _warned, warn_once_for
-from rangeqs._where import where_conditions
+from rangeqs._where import filters_readable, where_conditions
 from rangeqs.advisor._indexes import model_indexes
 from rangeqs.advisor._recommend import recommend
 from rangeqs.advisor._report import Report
@@ -60,6 +61,8 @@ def advise(
     keys, _ = resolve_keys(model, order_by, reverse=False, add_tie_breaker=True)
     using = using or queryset.db
     connection = connections[using]
+    if not filters_readable():
+        return _unread_filters(queryset, keys)
     conditions = where_conditions(queryset)
     bounding = [c for c in conditions if c.can_bound_index]
     indexes = model_indexes(model, connection)
@@ -96,6 +99,34 @@ def advise(
         _queryset=queryset,
         _keys=keys,
         _warning_key=verdict.warning_key(model, keys),
+    )
+
+
+_UNREAD_FILTERS = (
+    "rangeqs cannot read the queryset's filters on Django {release} (its "
+    "query internals differ from the releases rangeqs was checked on), so it "
+    "cannot tell which index serves them: ask the database with "
+    "report.verify()."
+)
+
+
+def _unread_filters(queryset: QuerySet[Any], keys: Sequence[Key]) -> Report:
+    """The report where the filters cannot be read: no verdict to give."""
+    model = queryset.model
+    order_by = tuple(key.ordering for key in keys)
+    return Report(
+        served=False,
+        index_name=None,
+        needs_sort=False,
+        full_scan=False,
+        residual_filters=(),
+        reasons=[_UNREAD_FILTERS.format(release=django.get_version())],
+        recommendation=None,
+        model_label=model._meta.label,
+        order_by=order_by,
+        _queryset=queryset,
+        _keys=tuple(keys),
+        _warning_key=("unread filters", model._meta.label, order_by),
     )
 
 

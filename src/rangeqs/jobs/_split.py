@@ -36,6 +36,7 @@ from django.db import connections
 from django.db.models import Q
 
 from rangeqs import _cursor
+from rangeqs._django import query
 from rangeqs._keys import resolve_keys
 from rangeqs._keyset import columns_never_null, split_phases
 from rangeqs.exceptions import InvalidQuerySetError
@@ -88,7 +89,7 @@ def split(
         raise InvalidQuerySetError(
             f"parts={parts!r} is not a number of ranges: pass a positive int."
         )
-    if queryset.query.high_mark is not None:
+    if query.slice_stop(queryset) is not None:
         raise InvalidQuerySetError(
             "The queryset is sliced, and a limit cannot be shared between ranges: "
             "remove the slice and pass limit= to each range's wrapper instead."
@@ -103,8 +104,7 @@ def split(
     model = queryset.model
     keys, _ = resolve_keys(model, probe.order_by, reverse=False, add_tie_breaker=False)
     salt = _cursor.salt(model._meta.label, probe.order_by)
-    base = queryset.all()
-    base.query.clear_ordering(force=True, clear_default=True)
+    base = queryset.order_by()
     connection = connections[queryset.db]
 
     never_null = columns_never_null(base.all())
@@ -134,7 +134,7 @@ def split(
         lead = phase.keys[0]
         wanted = max(1, parts - null_phases)
         cuts = None
-        if not queryset.query.where:
+        if not query.has_filters(queryset):
             # The statistics describe the whole table, not a filtered part.
             cuts = _histogram_cuts(rows, lead, wanted)
         if cuts is None:
@@ -270,9 +270,10 @@ def _estimate_rows(rows: QuerySet[Any, Any]) -> int:
     connection = connections[rows.db]
     plain = rows.order_by().values_list("pk")
     prefix = {"postgresql": "EXPLAIN (FORMAT JSON) ", "mysql": "EXPLAIN FORMAT=JSON "}
-    if connection.vendor not in prefix:
+    compiled = query.statement(plain)
+    if connection.vendor not in prefix or compiled is None:
         return plain.count()
-    sql, params = plain.query.sql_with_params()
+    sql, params = compiled
     with connection.cursor() as cursor:
         cursor.execute(prefix[connection.vendor] + sql, params)
         (text,) = cursor.fetchone()

@@ -1,9 +1,11 @@
-"""The one place where rangeqs uses Django's private API.
+"""Django's private API for the pages of a walk.
 
-Everything the iteration core needs from Django beyond the documented
-queryset, expression and field API is here, behind small functions, so that
-a Django release that changes one of them breaks one module, visibly, and a
-walk falls back to ordinary querysets instead of paging wrongly.
+Everything the page code needs from Django beyond the documented queryset,
+expression and field API is here, behind small functions, so that a Django
+release that changes one of them breaks one module, visibly, and a walk
+falls back to ordinary querysets instead of paging wrongly. What the
+analysis of a queryset's shape reads before any page is
+:mod:`rangeqs._django.query`'s, with a contract and a fallback of its own.
 
 Contract (checked against Django 5.2, 6.0 and 6.1, the versions in
 pyproject.toml's classifiers):
@@ -65,10 +67,9 @@ Fallback (public API only)
     page by those keys (``docs/explanation/compiled-pages.rst`` gives the
     statement counts).
 
-Outside this module, the analysis of a queryset's shape before any page
-(``rangeqs._where``, ``_validate``, ``_keyset``, ``_inlist``,
-``_plans.select`` and the wrapper's clearing of limits and ordering) still
-reads ``queryset.query``; the fallback does not cover it.
+The two fallbacks are independent: ``RANGEQS_COMPILED_PAGES = False``
+changes how pages run, never how a queryset is analysed, so every plan stays
+available on it.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ from django.db.models.sql import Query
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.constants import MULTI
 
+from rangeqs._django import query
 from rangeqs._stored import position_value
 
 if TYPE_CHECKING:
@@ -106,7 +108,6 @@ if TYPE_CHECKING:
     from django.db.models.sql.compiler import _AsSqlType
 
 __all__ = [
-    "TESTED_DJANGO",
     "KeyColumns",
     "binds_on_the_client",
     "compile_statement",
@@ -124,9 +125,6 @@ __all__ = [
     "with_tuple_rows",
 ]
 
-#: The Django feature releases whose private API this module was checked on.
-TESTED_DJANGO = frozenset({(5, 2), (6, 0), (6, 1)})
-
 _checked: dict[str, bool] = {}
 _checked_lock = threading.Lock()
 # Test hook (see self_check_fails): the self-check reports a failure.
@@ -137,14 +135,14 @@ def compiled_pages(queryset: QuerySet[Any, Any]) -> bool:
     """Whether a walk of ``queryset`` starting now compiles its pages.
 
     ``settings.RANGEQS_COMPILED_PAGES = False`` forces the fallback; a
-    Django release outside :data:`TESTED_DJANGO` compiles only when the
-    self-check passes. Read when a walk starts, never at import.
+    Django release outside :data:`rangeqs._django.query.TESTED_DJANGO`
+    compiles only when the self-check passes. Read when a walk starts, never at import.
     """
     if not getattr(settings, "RANGEQS_COMPILED_PAGES", True):
         return False
     if _FAIL_SELF_CHECK:
         return False
-    if tuple(django.VERSION[:2]) in TESTED_DJANGO:
+    if tuple(django.VERSION[:2]) in query.TESTED_DJANGO:
         return True
     return self_check(queryset)
 
@@ -299,9 +297,9 @@ def make_rows(
 
     compiler.execute_sql = execute_sql  # type: ignore[method-assign,assignment]
     page = queryset.all()
-    query = cast("_CompiledQuery", page.query.chain(_CompiledQuery))
-    query.rangeqs_compiler = compiler
-    page.query = query
+    compiled_query = cast("_CompiledQuery", page.query.chain(_CompiledQuery))
+    compiled_query.rangeqs_compiler = compiler
+    page.query = compiled_query
     # Setting a values() query resets the iterable to dicts.
     page._iterable_class = queryset._iterable_class
     rows: Iterable[Any] = page._iterable_class(page)  # type: ignore[assignment]
