@@ -63,7 +63,9 @@ def test_pages_bind_only_the_position_and_keep_the_list_in_their_text() -> None:
             )
         ]
 
-    assert rows == list(queryset.order_by("group_id", "id").values_list("pk", flat=True))
+    assert rows == list(
+        queryset.order_by("group_id", "id").values_list("pk", flat=True)
+    )
     pages = sent.statements[1:]  # the first page has no position yet
     assert pages
     for sql, params in pages:
