@@ -215,11 +215,13 @@ def _true_group_count(connection: BaseDatabaseWrapper) -> None:
     ``ANALYZE`` estimates the distinct values of ``group_id`` from a sample
     of 30,000 rows, and on a table where almost every group has one row the
     estimate swings from run to run (460,354 of about 4,750,000 on
-    2026-12-01), and with it the plan of the seed's page: the bitmap scan
-    and sort of every remaining match, or a walk of the primary key. Pinned
-    to the true count, every run plans the seed's page from the same, correct
-    estimate. The correlated sets stay misestimated: that comes from
-    ``project_id`` and ``group_id`` together, not from either column alone.
+    2026-12-01), and with it the rows the planner expects for a listed
+    group outside its most common values. Pinned to the true count, that
+    estimate is right in every run; which listed groups the sample puts
+    among the most common values still varies, and with it, at step 100,
+    whether the seed's page walks the primary key or sorts. The correlated
+    sets stay misestimated: that comes from ``project_id`` and ``group_id``
+    together, not from either column alone.
     """
     table = BenchGroupHash._meta.db_table
     with connection.cursor() as cursor:
