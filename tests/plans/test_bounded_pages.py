@@ -357,6 +357,8 @@ def test_a_guarded_page_outside_a_transaction_is_one_statement(
 def server_side_binding() -> Iterator[None]:
     """The connection reopened with psycopg 3 binding parameters on the
     server, where one message cannot hold several statements."""
+    if connection.vendor != "postgresql":
+        pytest.skip("server-side binding is psycopg 3's")
     options = connection.settings_dict.setdefault("OPTIONS", {})
     connection.close()
     options["server_side_binding"] = True
@@ -371,8 +373,6 @@ def server_side_binding() -> Iterator[None]:
 def test_guarded_pages_with_server_side_binding_run_in_a_transaction_each(
     tenant: QuerySet[BoundedRow],
 ) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("server-side binding is psycopg 3's")
     before = _settings()
 
     with CaptureQueriesContext(connection) as captured:
