@@ -74,7 +74,6 @@ available on it.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import inspect
 import itertools
@@ -83,7 +82,6 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import django
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
@@ -101,6 +99,7 @@ from rangeqs._django import query
 from rangeqs._stored import position_value
 
 if TYPE_CHECKING:
+    import contextlib
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -128,7 +127,7 @@ __all__ = [
 _checked: dict[str, bool] = {}
 _checked_lock = threading.Lock()
 # Test hook (see self_check_fails): the self-check reports a failure.
-_FAIL_SELF_CHECK = False
+_FAIL_SELF_CHECK = query.FailSwitch()
 
 
 def compiled_pages(queryset: QuerySet[Any, Any]) -> bool:
@@ -140,31 +139,24 @@ def compiled_pages(queryset: QuerySet[Any, Any]) -> bool:
     """
     if not getattr(settings, "RANGEQS_COMPILED_PAGES", True):
         return False
-    if _FAIL_SELF_CHECK:
+    if _FAIL_SELF_CHECK.on:
         return False
-    if tuple(django.VERSION[:2]) in query.TESTED_DJANGO:
+    if query.tested_release():
         return True
     return self_check(queryset)
 
 
-@contextlib.contextmanager
-def self_check_fails() -> Iterator[None]:
+def self_check_fails() -> contextlib.AbstractContextManager[None]:
     """Test hook: inside it, the self-check fails (and is not cached), so
     that every walk started there takes the fallback, as on a Django release
     whose private API changed."""
-    global _FAIL_SELF_CHECK  # noqa: PLW0603 - a process-wide test switch
-    previous = _FAIL_SELF_CHECK
-    _FAIL_SELF_CHECK = True
-    try:
-        yield
-    finally:
-        _FAIL_SELF_CHECK = previous
+    return _FAIL_SELF_CHECK.forced()
 
 
 def self_check(queryset: QuerySet[Any, Any]) -> bool:
     """Whether this Django keeps the contract above for statements of
     ``queryset``'s model on its database (cached per vendor)."""
-    if _FAIL_SELF_CHECK:
+    if _FAIL_SELF_CHECK.on:
         return False
     connection = connections[queryset.db]
     with _checked_lock:

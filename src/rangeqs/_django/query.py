@@ -96,6 +96,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TESTED_DJANGO",
+    "FailSwitch",
     "Leaf",
     "QueryShape",
     "RightSide",
@@ -111,6 +112,7 @@ __all__ = [
     "slice_stop",
     "sql_shape",
     "statement",
+    "tested_release",
     "unsliced",
     "with_leaf",
     "without_leaf",
@@ -120,10 +122,26 @@ __all__ = [
 #: (this module's and :mod:`rangeqs._django.pages`').
 TESTED_DJANGO = frozenset({(5, 2), (6, 0), (6, 1)})
 
+
+class FailSwitch:
+    """A process-wide test switch: while forced, a self-check fails."""
+
+    def __init__(self) -> None:
+        self.on = False
+
+    @contextlib.contextmanager
+    def forced(self) -> Iterator[None]:
+        previous, self.on = self.on, True
+        try:
+            yield
+        finally:
+            self.on = previous
+
+
 _checked: dict[str, bool] = {}
 _checked_lock = threading.Lock()
 # Test hook (see self_check_fails): the analysis self-check reports a failure.
-_FAIL_SELF_CHECK = False
+_FAIL_SELF_CHECK = FailSwitch()
 
 
 def private_analysis() -> bool:
@@ -132,25 +150,23 @@ def private_analysis() -> bool:
     True on a release in :data:`TESTED_DJANGO`; on any other, when
     :func:`self_check` passes. Read at each analysis, never at import.
     """
-    if _FAIL_SELF_CHECK:
+    if _FAIL_SELF_CHECK.on:
         return False
-    if tuple(django.VERSION[:2]) in TESTED_DJANGO:
+    if tested_release():
         return True
     return self_check()
 
 
-@contextlib.contextmanager
-def self_check_fails() -> Iterator[None]:
+def self_check_fails() -> contextlib.AbstractContextManager[None]:
     """Test hook: inside it the analysis self-check fails (and is not
     cached), so every queryset is analysed with public API only, as on a
     Django release whose query internals changed."""
-    global _FAIL_SELF_CHECK  # noqa: PLW0603 - a process-wide test switch
-    previous = _FAIL_SELF_CHECK
-    _FAIL_SELF_CHECK = True
-    try:
-        yield
-    finally:
-        _FAIL_SELF_CHECK = previous
+    return _FAIL_SELF_CHECK.forced()
+
+
+def tested_release() -> bool:
+    """Whether this Django is one of :data:`TESTED_DJANGO`."""
+    return tuple(django.VERSION[:2]) in TESTED_DJANGO
 
 
 # --- the filters ------------------------------------------------------------
@@ -504,7 +520,7 @@ def _reversed(unordered: QuerySet[Any, Any]) -> bool:
 
 def self_check() -> bool:
     """Whether this Django keeps the contract above (cached per process)."""
-    if _FAIL_SELF_CHECK:
+    if _FAIL_SELF_CHECK.on:
         return False
     with _checked_lock:
         if "analysis" not in _checked:
