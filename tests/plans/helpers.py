@@ -7,12 +7,23 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 
+from rangeqs._plans.bounded import SETTINGS_COMMENT
 from tests.testapp.models import PlanRow, PlanTag
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from django.db.models import QuerySet
+
+
+def row_statements(queries: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The captured statements but a guarded page's settings, set and restored
+    around it inside a transaction (``wrapper.queries`` leaves them out too)."""
+    return [
+        query["sql"]
+        for query in queries
+        if not str(query["sql"]).startswith(SETTINGS_COMMENT)
+    ]
 
 
 def make_rows(

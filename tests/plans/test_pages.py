@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from rangeqs.wrapper import RangeQuerySetWrapper
 from tests.compiled_pages import compiled_only, merge_page_statements
-from tests.plans.helpers import explain_sql, make_rows
+from tests.plans.helpers import explain_sql, make_rows, row_statements
 from tests.testapp.models import PlanRow
 
 pytestmark = pytest.mark.django_db
@@ -55,9 +55,9 @@ def test_partition_leaves_a_long_list_out_of_pages_inside_one_value(
 
     # The pages inside one value carry none of the 1,503 values.
     walks = [
-        query
-        for query in captured.captured_queries
-        if not any(form in query["sql"] for form in (" IN (", "ANY(", "JSON_TABLE"))
+        sql
+        for sql in row_statements(captured.captured_queries)
+        if not any(form in sql for form in (" IN (", "ANY(", "JSON_TABLE"))
     ]
     if vendor == "mysql":
         # The values sorted once by MariaDB, then windows of 100 literal
@@ -79,7 +79,9 @@ def test_partition_serves_many_short_groups_in_one_query_per_page(vendor: str) -
         )
 
     assert len(rows) == 40
-    assert len(captured) == (3 if vendor == "postgresql" else 5)
+    assert len(row_statements(captured.captured_queries)) == (
+        3 if vendor == "postgresql" else 5
+    )
 
 
 def test_merge_pages_take_one_query_each() -> None:
@@ -96,7 +98,7 @@ def test_merge_pages_take_one_query_each() -> None:
 def _page_plans(wrapper: RangeQuerySetWrapper[Any]) -> list[str]:
     with CaptureQueriesContext(connection) as captured:
         list(wrapper)
-    return [explain_sql(query["sql"]) for query in captured.captured_queries]
+    return [explain_sql(sql) for sql in row_statements(captured.captured_queries)]
 
 
 @pytest.mark.parametrize("unlisted_values", [0, 1500], ids=["short", "long"])

@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 
 from rangeqs import RangeQuerySetWrapper
+from rangeqs._plans.bounded import SETTINGS_COMMENT
 from tests.compiled_pages import COMPILED_PAGES
 from tests.testapp.models import PlanRow, PlanTag
 
@@ -43,7 +44,8 @@ class _Sent:
         many: bool,
         context: Any,
     ) -> Any:
-        self.statements.append((sql, tuple(params or ())))
+        if not sql.startswith(SETTINGS_COMMENT):
+            self.statements.append((sql, tuple(params or ())))
         return execute(sql, params, many, context)
 
 
