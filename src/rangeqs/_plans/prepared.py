@@ -273,12 +273,15 @@ def evaluate(
             # Prefetching waits for the iteration: the page's statement is
             # the only one in here.
             connection = connections[queryset.db]
-            if connection.get_autocommit() and not connection.in_atomic_block:
-                # The guard may open a transaction for the page: Django must
-                # refuse select_for_update() outside the caller's first, as
-                # it does when a compiled page is compiled. Compiling the
-                # query (the documented str(queryset.query)) refuses it.
+            try:
+                # Compiling the query (the documented str(queryset.query))
+                # refuses select_for_update() outside a transaction, as a
+                # compiled page does, before the guard opens one for the
+                # page; and it finds a page that matches nothing.
                 str(page.query)
+            except EmptyResultSet:
+                # Django runs no statement for it: no settings either.
+                return MadeRows([], lookups)
             with guard.statement(connection) as in_front:
                 hint = _HintFirstStatement(guard, connection, in_front)
                 with connection.execute_wrapper(hint):
