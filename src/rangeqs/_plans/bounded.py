@@ -67,10 +67,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import QuerySet
+    from django.db.models import Model, QuerySet
 
     from rangeqs._declared_indexes import ModelIndex
+    from rangeqs._index_rules import IndexFit
     from rangeqs._keys import Key
+    from rangeqs._where import Condition
 
 __all__ = [
     "PLANNER_SETTINGS",
@@ -226,14 +228,30 @@ def page_guard(
     if not verdict.served or best is None:
         return None
     serving = best.index
-    guard = PageGuard(
+    # On PostgreSQL a bitmap scan of the serving index and a sort (module
+    # docstring); elsewhere a filter another index could take the page by.
+    entered_by_equality = connection.vendor == "postgresql" and bool(best.bounded_by)
+    if not entered_by_equality and not _second_way_in(
+        best, conditions=conditions, keys=keys, indexes=indexes, model=model
+    ):
+        return None
+    return PageGuard(
         index_name=serving.name,
         table=model._meta.db_table,
         hintable=_hintable(serving, in_column),
     )
-    if connection.vendor == "postgresql" and best.bounded_by:
-        # A bitmap scan of the serving index and a sort (module docstring).
-        return guard
+
+
+def _second_way_in(
+    best: IndexFit,
+    *,
+    conditions: Sequence[Condition],
+    keys: Sequence[Key],
+    indexes: Sequence[ModelIndex],
+    model: type[Model],
+) -> bool:
+    """Whether a filter the serving index ``best`` leaves to the rows is on a
+    column that another index holds."""
     used = {*best.bounded_by, *(key.name for key in keys)}
     concrete = model._meta.concrete_model
     residual = {
@@ -243,16 +261,11 @@ def page_guard(
         and condition.field.model._meta.concrete_model is concrete
         and condition.field.attname not in used
     }
-    if not residual:
-        return None
-    other_ways_in = any(
+    return bool(residual) and any(
         residual.intersection(column.attname for column in index.columns)
         for index in indexes
-        if index.identity != serving.identity
+        if index.identity != best.index.identity
     )
-    if not other_ways_in:
-        return None
-    return guard
 
 
 def _hintable(index: ModelIndex, in_column: str | None) -> bool:
