@@ -27,6 +27,15 @@ def _pages(wrapper: RangeQuerySetWrapper[Any]) -> list[int]:
     return counts
 
 
+def _without_the_list(captured: list[dict[str, str]]) -> list[str]:
+    """The statements that fetch rows and carry no IN list."""
+    return [
+        sql
+        for sql in row_statements(captured)
+        if not any(form in sql for form in (" IN (", "ANY(", "JSON_TABLE"))
+    ]
+
+
 def test_partition_pages_run_on_into_the_next_values(vendor: str) -> None:
     make_rows({1: 5, 2: 5, 3: 5})
     queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3])
@@ -42,6 +51,28 @@ def test_partition_pages_run_on_into_the_next_values(vendor: str) -> None:
         assert pages == [1, 2, 2, 2]
 
 
+def test_partition_pages_inside_a_large_value_leave_the_list_out(vendor: str) -> None:
+    make_rows({1: 20, 2: 20})
+    queryset = PlanRow.objects.filter(group_id__in=[1, 2])
+    wrapper = RangeQuerySetWrapper(queryset, order_by=("group_id", "id"), step=4)
+
+    with CaptureQueriesContext(connection) as captured:
+        pages = _pages(wrapper)
+
+    walks = _without_the_list(captured.captured_queries)
+    # Five pages of 4 rows in each value, then none. The page after a
+    # value's last row is a walk of it that finds nothing, completed from
+    # the values after it.
+    assert pages == [1, 1, 1, 1, 1, 2, 1, 1, 1, 1]
+    if vendor == "postgresql":
+        # Two whole pages inside a value: the next ones walk it alone (the
+        # fourth to sixth of each value).
+        assert len(walks) == 6
+    else:
+        # Every page after the first walks the current value.
+        assert len(walks) == 10
+
+
 def test_partition_leaves_a_long_list_out_of_pages_inside_one_value(
     vendor: str,
 ) -> None:
@@ -54,11 +85,7 @@ def test_partition_leaves_a_long_list_out_of_pages_inside_one_value(
         pages = _pages(wrapper)
 
     # The pages inside one value carry none of the 1,503 values.
-    walks = [
-        sql
-        for sql in row_statements(captured.captured_queries)
-        if not any(form in sql for form in (" IN (", "ANY(", "JSON_TABLE"))
-    ]
+    walks = _without_the_list(captured.captured_queries)
     if vendor == "mysql":
         # The values sorted once by MariaDB, then windows of 100 literal
         # values: the last page reads the 15 windows after group 3.

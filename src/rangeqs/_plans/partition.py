@@ -66,6 +66,15 @@ _ONE_QUERY_VENDORS = frozenset({"postgresql"})
 # full scan with a sort.
 _WINDOW = 100
 
+# Equal to no key value.
+_NO_VALUE = object()
+
+# PostgreSQL: the whole pages of one value after which its pages walk it
+# alone. A walk saves about 0.1 ms of planning a page and costs one
+# statement more at the value's end (about 0.3 ms): a value that has filled
+# two pages likely fills more.
+_WHOLE_PAGES_BEFORE_WALKING = 2
+
 
 class PartitionPlan(PageStrategy):
     """Pages in the order of the IN column's values, then the other keys."""
@@ -95,7 +104,16 @@ class PartitionPlan(PageStrategy):
         self._pages = PreparedPages(
             self.queryset, self.keys, guard=self.guard, compiled=self.compiled_pages
         )
-        # SQLite and MariaDB, and long lists: walks of one value at a time.
+        # PostgreSQL: the rows of the values after the one a walk finished.
+        self._after_value = PreparedPages(
+            self.queryset, self.keys, guard=self.guard, compiled=self.compiled_pages
+        )
+        # PostgreSQL: the first key's value the last page started in, and
+        # how many whole pages in a row have come from it.
+        self._previous_lead: Any = _NO_VALUE
+        self._whole_pages_in_value = 0
+        # SQLite and MariaDB, long lists, and large values on PostgreSQL:
+        # walks of one value at a time.
         self._walks = PreparedPages(
             self._without_list,
             self.keys,
@@ -111,19 +129,8 @@ class PartitionPlan(PageStrategy):
             return self._pages.rows(None, size)
         lead = self.keys[0]
         if self._one_query and connection.vendor in _ONE_QUERY_VENDORS:
-            # Repeats what the row comparison implies, as a plain range on the
-            # IN column: it lets the scan skip the finished values.
-            lookup = "lte" if lead.descending else "gte"
-            return self._pages.rows(
-                after,
-                size,
-                bound=lambda slots: Q(**{f"{lead.name}__{lookup}": slots[0]}),
-            )
-        rows = self._walks.rows(
-            after,
-            size,
-            make_conditions=lambda slots: self._within_value(slots, connection),
-        )
+            return self._one_query_page(after, size, connection)
+        rows = self._walk_value(after, size, connection)
         if len(rows) == size:
             return rows
         if self._windowed(connection):
@@ -132,6 +139,55 @@ class PartitionPlan(PageStrategy):
         trimmed = values_after(self._lookup, after[0], descending=lead.descending)
         rest = replace_condition(self.queryset, self._condition, trimmed)
         return joined(rows, self.run(self.ordered(rest)[: size - len(rows)]))
+
+    def _one_query_page(
+        self, after: tuple[Any, ...], size: int, connection: BaseDatabaseWrapper
+    ) -> Sequence[Any]:
+        """PostgreSQL: the page in one statement, or a walk of a large value.
+
+        Planning a statement that carries the list costs more than running
+        it (0.13 ms against 0.07 ms for a page of 100 of a 100-value list on
+        PostgreSQL 15; a walk of one value plans in 0.03 ms), and the pages
+        of large values are most of a walk. Once whole pages have come from
+        one value, its next pages walk that value alone; its last page is
+        completed from the values after it, one statement more per large
+        value.
+        """
+        lead = self.keys[0]
+        if after[0] == self._previous_lead:
+            self._whole_pages_in_value += 1
+        else:
+            self._whole_pages_in_value = 0
+        self._previous_lead = after[0]
+        if self._whole_pages_in_value < _WHOLE_PAGES_BEFORE_WALKING:
+            # Repeats what the row comparison implies, as a plain range on the
+            # IN column: it lets the scan skip the finished values.
+            lookup = "lte" if lead.descending else "gte"
+            return self._pages.rows(
+                after,
+                size,
+                bound=lambda slots: Q(**{f"{lead.name}__{lookup}": slots[0]}),
+            )
+        rows = self._walk_value(after, size, connection)
+        if len(rows) == size:
+            return rows
+        lookup = "lt" if lead.descending else "gt"
+        following = self._after_value.rows(
+            after,
+            size - len(rows),
+            make_conditions=lambda slots: [Q(**{f"{lead.name}__{lookup}": slots[0]})],
+        )
+        return joined(rows, following)
+
+    def _walk_value(
+        self, after: tuple[Any, ...], size: int, connection: BaseDatabaseWrapper
+    ) -> Sequence[Any]:
+        """At most ``size`` rows of the position's own value after it."""
+        return self._walks.rows(
+            after,
+            size,
+            make_conditions=lambda slots: self._within_value(slots, connection),
+        )
 
     def _within_value(
         self, slots: Sequence[Slot | None], connection: BaseDatabaseWrapper
