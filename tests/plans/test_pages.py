@@ -52,7 +52,7 @@ def test_partition_pages_run_on_into_the_next_values(vendor: str) -> None:
 
 
 def test_partition_pages_inside_a_large_value_leave_the_list_out(vendor: str) -> None:
-    make_rows({1: 20, 2: 20})
+    make_rows({1: 32, 2: 32})
     queryset = PlanRow.objects.filter(group_id__in=[1, 2])
     wrapper = RangeQuerySetWrapper(queryset, order_by=("group_id", "id"), step=4)
 
@@ -60,17 +60,17 @@ def test_partition_pages_inside_a_large_value_leave_the_list_out(vendor: str) ->
         pages = _pages(wrapper)
 
     walks = _without_the_list(captured.captured_queries)
-    # Five pages of 4 rows in each value, then none. The page after a
+    # Eight pages of 4 rows in each value, then none. The page after a
     # value's last row is a walk of it that finds nothing, completed from
     # the values after it.
-    assert pages == [1, 1, 1, 1, 1, 2, 1, 1, 1, 1]
+    assert pages == [1] * 8 + [2] + [1] * 7
     if vendor == "postgresql":
-        # Two whole pages inside a value: the next ones walk it alone (the
-        # fourth to sixth of each value).
-        assert len(walks) == 6
+        # Four whole pages inside a value: the next ones walk it alone (the
+        # sixth to ninth of each value).
+        assert len(walks) == 8
     else:
         # Every page after the first walks the current value.
-        assert len(walks) == 10
+        assert len(walks) == 16
 
 
 def test_partition_leaves_a_long_list_out_of_pages_inside_one_value(
