@@ -73,6 +73,30 @@ def test_partition_pages_inside_a_large_value_leave_the_list_out(vendor: str) ->
         assert len(walks) == 16
 
 
+def test_partition_stops_walking_values_of_a_size_that_did_not_pay(
+    vendor: str,
+) -> None:
+    make_rows({1: 20, 2: 20, 3: 20})
+    queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3])
+    wrapper = RangeQuerySetWrapper(queryset, order_by=("group_id", "id"), step=4)
+
+    with CaptureQueriesContext(connection) as captured:
+        pages = _pages(wrapper)
+
+    walks = _without_the_list(captured.captured_queries)
+    if vendor == "postgresql":
+        # Value 1 is walked after four whole pages, and ends at once: one
+        # statement more, for no page. Values 2 and 3, of the same five
+        # pages, stay in the one-statement form.
+        assert pages == [1] * 5 + [2] + [1] * 9
+        assert len(walks) == 1
+    else:
+        # A walk of the current value, then the values after it, at the
+        # end of each.
+        assert pages == [1] * 5 + [2] + [1] * 4 + [2] + [1] * 4
+        assert len(walks) == 15
+
+
 def test_partition_leaves_a_long_list_out_of_pages_inside_one_value(
     vendor: str,
 ) -> None:

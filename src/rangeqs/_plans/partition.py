@@ -70,11 +70,12 @@ _WINDOW = 100
 _NO_VALUE = object()
 
 # PostgreSQL: the whole pages of one value after which its pages walk it
-# alone. A walk saves about 0.1 ms of planning a page and costs one
-# statement more at the value's end (0.3 to 0.4 ms), so it pays from about
-# the fifth page it walks; values of a few pages (the demo's 400 rows at
-# step 100) are never walked.
+# alone, at first. A walk saves about 0.1 ms of planning a page and costs
+# one statement more at the value's end (0.3 to 0.4 ms): it pays from the
+# fourth page it walks. Values of a few pages (the demo's 400 rows at step
+# 100) are never walked.
 _WHOLE_PAGES_BEFORE_WALKING = 4
+_WALKED_PAGES_THAT_PAY = 4
 
 
 class PartitionPlan(PageStrategy):
@@ -113,6 +114,7 @@ class PartitionPlan(PageStrategy):
         # how many whole pages in a row have come from it.
         self._previous_lead: Any = _NO_VALUE
         self._whole_pages_in_value = 0
+        self._walk_after_pages = _WHOLE_PAGES_BEFORE_WALKING
         # SQLite and MariaDB, long lists, and large values on PostgreSQL:
         # walks of one value at a time.
         self._walks = PreparedPages(
@@ -152,7 +154,9 @@ class PartitionPlan(PageStrategy):
         of large values are most of a walk. Once four whole pages have come
         from one value, its next pages walk that value alone; its last page is
         completed from the values after it, one statement more per large
-        value.
+        value. A value that ends before its walk has paid for that statement
+        says how large the values are: later values walk only once they have
+        filled more pages than it.
         """
         lead = self.keys[0]
         if after[0] == self._previous_lead:
@@ -160,7 +164,7 @@ class PartitionPlan(PageStrategy):
         else:
             self._whole_pages_in_value = 0
         self._previous_lead = after[0]
-        if self._whole_pages_in_value < _WHOLE_PAGES_BEFORE_WALKING:
+        if self._whole_pages_in_value < self._walk_after_pages:
             # Repeats what the row comparison implies, as a plain range on the
             # IN column: it lets the scan skip the finished values.
             lookup = "lte" if lead.descending else "gte"
@@ -172,6 +176,9 @@ class PartitionPlan(PageStrategy):
         rows = self._walk_value(after, size, connection)
         if len(rows) == size:
             return rows
+        walked = self._whole_pages_in_value - self._walk_after_pages + 1
+        if walked < _WALKED_PAGES_THAT_PAY:
+            self._walk_after_pages = self._whole_pages_in_value + 1
         lookup = "lt" if lead.descending else "gt"
         following = self._after_value.rows(
             after,
