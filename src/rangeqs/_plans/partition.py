@@ -8,7 +8,10 @@ finished, nor the rows of the current value before the position.
 - PostgreSQL: one query, ``col IN (...) AND col >= g AND (col, id) > (g, z)``.
   The B-tree scan skips the listed values below ``g`` without reading them
   (measured: about 6 buffers a page on PostgreSQL 15 and 18, like a walk of
-  one value), and a page runs on into the next values by itself.
+  one value), and a page runs on into the next values by itself. Inside a
+  value that has filled several whole pages, a page is a walk of that value
+  alone (planning the list costs more than the page), completed when the
+  value runs out by ``col IN (...) AND col > g``.
 - SQLite and MariaDB do not bound an IN-list scan by a row comparison: they
   read every row of the current value up to the position. There, and on
   PostgreSQL for lists longer than ``LONG_LIST``, a page is a walk of the
@@ -18,7 +21,9 @@ finished, nor the rows of the current value before the position.
   groups share a query instead of costing one each.
 
 "After ``g``" is decided by the database, in the column's collation, as is
-the order of the values: never by Python.
+the order of the values: never by Python. Python compares values only to
+count the pages a value has filled, which chooses a page's form, never its
+rows.
 """
 
 from __future__ import annotations
