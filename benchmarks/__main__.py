@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeat",
         type=_positive_int,
         default=1,
-        help="best of N passes per strategy (default 1)",
+        help="rounds: each strategy's best of N passes, and the median of its "
+        "ratios to the iterator() pass before each (default 1)",
     )
     inlist.add_argument(
         "--max-seconds",

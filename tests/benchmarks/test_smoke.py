@@ -4,6 +4,7 @@ job, on a full-size table."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -272,3 +273,33 @@ def test_keep_regenerates_the_grouphash_table_for_another_group_size() -> None:
             cursor.execute("DROP TABLE IF EXISTS rangeqs_bench_grouphash")
 
     assert ["reused" in run.tables[0].notes[-1] for run in runs] == [False, True, False]
+
+
+def test_inlist_ratios_to_iterator_come_from_paired_passes() -> None:
+    from benchmarks.inlist import InListOptions, run_inlist
+
+    result = run_inlist(
+        connection,
+        InListOptions(
+            rows=2_100,
+            steps=(100,),
+            sets=("dense",),
+            strategies=("iterator", "plain", "partition"),
+            repeat=3,
+        ),
+    )
+
+    dense = result.tables[1]
+    ratios = {row[1]: row[6] for row in dense.rows}
+    assert ratios["iterator"] == "1.00x"
+    # The median of three rounds, each against the iterator() pass just
+    # before it, and the range of the three.
+    for name in ("plain", "partition"):
+        median, low, high = (
+            float(number) for number in re.findall(r"\d+\.\d+", ratios[name])
+        )
+        assert re.fullmatch(r"\d+\.\d\dx \(\d+\.\d\d-\d+\.\d\d\)", ratios[name])
+        assert low <= median <= high
+    (target,) = result.targets
+    assert target.measured is not None
+    assert f"{target.measured:.2f}x" == ratios["partition"].split()[0]
