@@ -43,3 +43,21 @@ def test_database_url_becomes_a_postgresql_database_entry() -> None:
 def test_database_url_of_another_database_is_refused() -> None:
     with pytest.raises(ValueError, match="is not a PostgreSQL URL"):
         database_from_url("mysql://root@127.0.0.1/test")
+
+
+def test_shared_buffers_with_a_database_url_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as excinfo:
+        main(
+            [
+                "inlist",
+                "--database-url",
+                "postgresql://postgres@127.0.0.1:5432/postgres",
+                "--shared-buffers",
+                "1GB",
+            ]
+        )
+
+    assert excinfo.value.code == 2
+    assert "--shared-buffers" in capsys.readouterr().err
