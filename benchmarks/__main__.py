@@ -9,7 +9,6 @@ a target fails.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -52,9 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--shared-buffers",
-        help="the embedded server's shared_buffers (default: a quarter of the "
-        "machine's memory, as PostgreSQL's documentation advises for a "
-        "database server; 128MB is the server's own default)",
+        help="the embedded server's shared_buffers (default: the server's own, "
+        "128MB; PostgreSQL's documentation advises a quarter of the memory "
+        "for a database server)",
     )
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -173,7 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_django(database_from_url(args.database_url))
     else:
         server = start_embedded_postgres(
-            settings={"shared_buffers": args.shared_buffers or _quarter_of_memory()}
+            settings={"shared_buffers": args.shared_buffers}
+            if args.shared_buffers
+            else None
         )
         configure_django(server.database_settings("postgres"))
     try:
@@ -186,14 +187,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             server.stop()
     print(result.render())
     return 1 if args.check and not result.passed else 0
-
-
-def _quarter_of_memory() -> str:
-    """A quarter of the machine's memory: what PostgreSQL's documentation
-    suggests to start from on a database server, where a table a task walks
-    is in shared buffers, not in the operating system's cache."""
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return f"{memory // 4 // 2**20}MB"
 
 
 def _check_names(parser: argparse.ArgumentParser, args: Any) -> None:
