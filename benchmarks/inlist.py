@@ -268,8 +268,7 @@ def _title(set_name: str, expected: int, rows: int) -> str:
 def _legend(options: InListOptions) -> Table:
     legend = Table("Strategies", ["strategy", "what runs"])
     legend.rows += [[name, STRATEGIES[name][0]] for name in options.strategies]
-    paired = BASELINE in options.strategies and len(options.strategies) > 1
-    if paired:
+    if _paired(options):
         rounds = f"{options.repeat} rounds" if options.repeat > 1 else "one round"
         how = (
             f"Each pass of a strategy follows a pass of `iterator()`, in "
@@ -306,11 +305,7 @@ def _measure_step(
     errors: dict[str, str] = {}
     paired: dict[str, list[float]] = {name: [] for name in options.strategies}
     others = [name for name in options.strategies if name != BASELINE]
-    # A slow spell of the machine lasts seconds: it slows a strategy and the
-    # iterator() pass run just before it alike, so their ratio keeps to what
-    # the strategy costs, where the best pass of each may come from
-    # different spells.
-    pairs = BASELINE in options.strategies and bool(others)
+    pairs = _paired(options)
     for _ in range(options.repeat):
         for name in others if pairs else options.strategies:
             if name in errors:
@@ -336,6 +331,19 @@ def _measure_step(
         )
         for name in options.strategies
     }
+
+
+def _paired(options: InListOptions) -> bool:
+    """Whether each pass of a strategy follows a pass of ``iterator()``.
+
+    A slow spell of the machine lasts seconds: it slows a strategy and the
+    ``iterator()`` pass run just before it alike, so their ratio keeps to
+    what the strategy costs, where the best pass of each may come from
+    different spells.
+    """
+    return BASELINE in options.strategies and any(
+        name != BASELINE for name in options.strategies
+    )
 
 
 def _median_ratio(name: str, ratios: list[float], *, pairs: bool) -> float | None:
