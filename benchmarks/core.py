@@ -24,7 +24,7 @@ from benchmarks.report import (
     generation_note,
 )
 from benchmarks.result import BenchmarkResult
-from benchmarks.schema import prepared_table
+from benchmarks.schema import footprint, prepared_table
 from rangeqs import RangeQuerySetWrapper
 
 if TYPE_CHECKING:
@@ -70,7 +70,10 @@ def run_core(
     ) as generation_seconds:
         progress(f"core: {options.repeat} timed passes per strategy, then memory")
         result = _measure(connection, options)
-    result.tables[0].notes.append(generation_note(options.rows, generation_seconds))
+        size = footprint(connection, BenchItem)
+    result.tables[0].notes.append(
+        generation_note(options.rows, generation_seconds, size)
+    )
     return result
 
 

@@ -42,7 +42,7 @@ from benchmarks.report import (
     generation_note,
 )
 from benchmarks.result import BenchmarkResult
-from benchmarks.schema import prepared_table
+from benchmarks.schema import footprint, prepared_table
 from rangeqs import RangeQuerySetWrapper
 
 if TYPE_CHECKING:
@@ -211,8 +211,9 @@ def run_inlist(
                     table.rows.append(_row(step, label, outcome, by_name.get(BASELINE)))
                     table.notes += _notes(step, label, outcome, expected)
             tables.append(table)
+        size = footprint(connection, BenchGroupHash)
     legend = _legend(options)
-    legend.notes.append(generation_note(options.rows, generation_seconds))
+    legend.notes.append(generation_note(options.rows, generation_seconds, size))
     return BenchmarkResult([legend, *tables], _targets(options, outcomes))
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from benchmarks.schema import Footprint
+
 __all__ = [
     "Table",
     "Target",
@@ -103,12 +105,25 @@ def targets_table(targets: Sequence[Target]) -> Table:
     return table
 
 
-def generation_note(rows: int, seconds: float | None) -> str:
+def generation_note(rows: int, seconds: float | None, size: Footprint) -> str:
     if seconds is None:
-        return f"The table of {rows:,} rows was reused (--keep)."
+        made = f"The table of {rows:,} rows was reused (--keep)."
+    else:
+        made = (
+            f"The table of {rows:,} rows was generated in the database and "
+            f"indexed in {seconds:.1f} s."
+        )
+    share = size.cached_share
+    held = (
+        "all of them"
+        if share >= 1
+        else f"{share:.0%} of them: the other pages come from the operating "
+        "system's cache or the disk, whichever holds them at the time"
+    )
     return (
-        f"The table of {rows:,} rows was generated in the database and indexed "
-        f"in {seconds:.1f} s."
+        f"{made} It takes {format_bytes(size.table_bytes)}, its indexes "
+        f"{format_bytes(size.index_bytes)}; shared_buffers "
+        f"({format_bytes(size.shared_buffers_bytes)}) holds {held}."
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rangeqs.examples.grouphash.bulk_load import drop_secondary_indexes
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import Model
 
-__all__ = ["prepared_table"]
+__all__ = ["Footprint", "footprint", "prepared_table"]
 
 Loader = Callable[["BaseDatabaseWrapper", int], None]
 
@@ -72,6 +73,38 @@ def prepared_table(
     finally:
         if not keep:
             _drop(connection, table)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a benchmark table takes on disk, beside the server's cache."""
+
+    table_bytes: int
+    index_bytes: int
+    shared_buffers_bytes: int
+
+    @property
+    def cached_share(self) -> float:
+        """The share of the table and its indexes that shared_buffers can
+        hold: below 1, a pass reads pages from outside the server, from the
+        operating system's cache or the disk, whichever holds them then."""
+        total = self.table_bytes + self.index_bytes
+        return min(1.0, self.shared_buffers_bytes / total) if total else 1.0
+
+
+def footprint(connection: BaseDatabaseWrapper, model: type[Model]) -> Footprint:
+    """``model``'s table and index sizes, and the server's shared_buffers."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_relation_size(to_regclass(%s)),"
+            " pg_indexes_size(to_regclass(%s)),"
+            " (SELECT setting::bigint FROM pg_settings WHERE name = 'shared_buffers')"
+            " * current_setting('block_size')::bigint",
+            [model._meta.db_table] * 2,
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    return Footprint(int(row[0]), int(row[1]), int(row[2]))
 
 
 def _comment(connection: BaseDatabaseWrapper, table: str) -> str | None:

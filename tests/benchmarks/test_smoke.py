@@ -84,6 +84,49 @@ def test_keep_reuses_a_table_of_the_same_size_and_regenerates_another() -> None:
     assert [run.tables[0].rows[0][1] for run in runs] == ["1,000", "1,000", "1,500"]
 
 
+def test_the_generation_note_says_how_much_of_the_table_shared_buffers_holds() -> None:
+    from benchmarks.core import CoreOptions, run_core
+    from benchmarks.report import format_bytes
+
+    try:
+        result = run_core(
+            connection, CoreOptions(rows=3000, step=1000, repeat=1, keep=True)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_relation_size('rangeqs_bench_item'),"
+                " pg_total_relation_size('rangeqs_bench_item')"
+                " - pg_relation_size('rangeqs_bench_item')"
+                " - pg_relation_size('rangeqs_bench_item', 'fsm')"
+                " - pg_relation_size('rangeqs_bench_item', 'vm')"
+                " - coalesce(pg_total_relation_size(reltoastrelid), 0)"
+                " FROM pg_class WHERE relname = 'rangeqs_bench_item'"
+            )
+            row = cursor.fetchone()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS rangeqs_bench_item")
+    assert row is not None
+    table_bytes, index_bytes = row
+
+    note = result.tables[0].notes[-1]
+    assert f"It takes {format_bytes(table_bytes)}, " in note
+    assert f"its indexes {format_bytes(index_bytes)};" in note
+    # 3,000 rows fit in any server's shared_buffers.
+    assert note.endswith("holds all of them.")
+
+
+def test_a_table_larger_than_shared_buffers_is_reported_with_the_share_held() -> None:
+    from benchmarks.report import generation_note
+    from benchmarks.schema import Footprint
+
+    size = Footprint(table_bytes=300, index_bytes=100, shared_buffers_bytes=100)
+
+    assert size.cached_share == 0.25
+    assert "holds 25% of them: " in generation_note(10, 1.0, size)
+    assert Footprint(1, 1, 8192).cached_share == 1.0
+
+
 def test_inlist_measures_the_plans_on_both_sets() -> None:
     from benchmarks.inlist import InListOptions, run_inlist
 
