@@ -98,8 +98,7 @@ def footprint(connection: BaseDatabaseWrapper, model: type[Model]) -> Footprint:
         cursor.execute(
             "SELECT pg_relation_size(to_regclass(%s)),"
             " pg_indexes_size(to_regclass(%s)),"
-            " (SELECT setting::bigint FROM pg_settings WHERE name = 'shared_buffers')"
-            " * current_setting('block_size')::bigint",
+            " pg_size_bytes(current_setting('shared_buffers'))",
             [model._meta.db_table] * 2,
         )
         row = cursor.fetchone()
