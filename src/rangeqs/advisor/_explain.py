@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["POSITIONS", "QueryPlan", "explain_page", "explain_walk"]
 
 #: Where in a walk :func:`explain_walk` explains a page: a planner's estimate
-#: for the rows after a position depends on the position.
+#: for the rows after a position depends on the position. After ``"end"``
+#: only ``step`` rows are left.
 POSITIONS = ("start", "middle", "end")
 
 
@@ -61,6 +62,9 @@ class QueryPlan:
     #: Other indexes read whole to filter the rows (MariaDB's rowid filter:
     #: every entry the filter on that index matches, on every page).
     filter_index_names: tuple[str, ...] = ()
+    #: The columns the index accesses are bounded by (their index
+    #: conditions), so not read whole.
+    bound_columns: frozenset[str] = frozenset()
 
     @property
     def served(self) -> bool:
@@ -215,6 +219,7 @@ def _explain_after(
         estimated_rows=reading.estimated_rows,
         actual_rows=reading.actual_rows,
         filter_index_names=tuple(reading.filter_index_names),
+        bound_columns=frozenset(reading.bound_columns),
     )
 
 
