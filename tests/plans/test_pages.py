@@ -135,6 +135,38 @@ def test_partition_serves_many_short_groups_in_one_query_per_page(vendor: str) -
     )
 
 
+@pytest.mark.parametrize("descending", [False, True])
+def test_partition_pages_on_postgresql_leave_the_finished_values_out_of_the_list(
+    vendor: str, descending: bool
+) -> None:
+    if vendor != "postgresql":
+        pytest.skip("the list is cut for PostgreSQL's planner")
+    make_rows(dict.fromkeys(range(1, 17), 2))
+    # Unsorted, with a value no row has: the cut is by position, not by rows.
+    listed = [9, 3, 16, 1, 40, *range(2, 16)]
+    queryset = PlanRow.objects.filter(group_id__in=listed)
+    order = ("-group_id", "-id") if descending else ("group_id", "id")
+
+    with CaptureQueriesContext(connection) as captured:
+        rows = list(RangeQuerySetWrapper(queryset, order_by=order, step=2))
+
+    assert [row.pk for row in rows] == list(
+        queryset.order_by(*order).values_list("pk", flat=True)
+    )
+    lengths = [
+        len(match[1].split(","))
+        for sql in row_statements(captured.captured_queries)
+        if (match := re.search(r"ANY\('\{([^}]*)\}'", sql))
+    ]
+    # Halved each time fewer than half of the values are left: 17 values
+    # before the first row, then 8, 4, 2 and 1 (16 and the unmatched 40
+    # last when descending).
+    assert lengths[0] == 17
+    assert lengths[-1] <= 2
+    assert lengths == sorted(lengths, reverse=True)
+    assert len(set(lengths)) >= 4
+
+
 def test_merge_pages_take_one_query_each() -> None:
     make_rows({1: 5, 2: 5, 3: 5})
     queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3])

@@ -1,13 +1,15 @@
 """Compiled pages on PostgreSQL write the statement's constants in once.
 
-The IN list and the filter values are the same on every page; only the
-position changes. With client-side binding the driver would quote them again
-for every page, so the prepared statement carries them in its text and binds
-only the position. The server receives the same text either way.
+The IN list and the filter values are the same from page to page (the list
+changes only when it is cut by half); the position changes on every page.
+With client-side binding the driver would quote them again for every page,
+so the prepared statement carries them in its text and binds only the
+position. The server receives the same text either way.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -74,7 +76,8 @@ def test_pages_bind_only_the_position_and_keep_the_list_in_their_text() -> None:
         # group_id >= g and the row comparison (g, id) > (g, z): the position.
         assert len(params) == 3, (sql, params)
         assert not [param for param in params if isinstance(param, list)]
-        assert "ANY('{0,2,4" in sql
+        # The listed values from the page's own on (integers: cut by halves).
+        assert re.search(r"ANY\('\{\d+(,\d+)*\}'", sql), sql
 
 
 def test_percent_signs_in_written_constants_match_as_django_matches_them() -> None:

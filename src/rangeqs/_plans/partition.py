@@ -22,8 +22,9 @@ finished, nor the rows of the current value before the position.
 
 "After ``g``" is decided by the database, in the column's collation, as is
 the order of the values: never by Python. Python compares values only to
-count the pages a value has filled, which chooses a page's form, never its
-rows.
+count the pages a value has filled, which chooses a page's form, and, for
+integer columns on PostgreSQL, to leave the values before the position out
+of the list, which the page's bound excludes anyway: never its rows.
 """
 
 from __future__ import annotations
@@ -111,6 +112,11 @@ class PartitionPlan(PageStrategy):
         self._pages = PreparedPages(
             self.queryset, self.keys, guard=self.guard, compiled=self.compiled_pages
         )
+        # PostgreSQL, integer lists: the page statement whose list holds the
+        # values from the walk's position on (see _reachable_pages).
+        self._reachable = self._pages
+        self._reachable_length = self._list_length
+        self._integers: list[int] | None = None
         # PostgreSQL: the rows of the values after the one a walk finished.
         self._after_value = PreparedPages(
             self.queryset, self.keys, guard=self.guard, compiled=self.compiled_pages
@@ -173,7 +179,7 @@ class PartitionPlan(PageStrategy):
             # Repeats what the row comparison implies, as a plain range on the
             # IN column: it lets the scan skip the finished values.
             lookup = "lte" if lead.descending else "gte"
-            return self._pages.rows(
+            return self._reachable_pages(after[0]).rows(
                 after,
                 size,
                 bound=lambda slots: Q(**{f"{lead.name}__{lookup}": slots[0]}),
@@ -191,6 +197,43 @@ class PartitionPlan(PageStrategy):
             make_conditions=lambda slots: [Q(**{f"{lead.name}__{lookup}": slots[0]})],
         )
         return joined(rows, following)
+
+    def _reachable_pages(self, value: Any) -> PreparedPages:
+        """The one-query pages, their list cut to the values from ``value`` on
+        once fewer than half of the values it holds are left.
+
+        PostgreSQL estimates every element of an ``= ANY`` array while it
+        plans (about 0.3 ms for 100 values, 0.2 ms for 50 on PostgreSQL 15),
+        and the plan of a partition page costs more than its run. Values
+        before ``value`` match no row after the position, so leaving them
+        out changes no row; it is done for integer columns only, which Python
+        orders as the database does. Halving keeps the statements compiled
+        per walk to the logarithm of the list's length.
+        """
+        field = self._condition.field
+        assert field is not None
+        if value is None or not is_integer(field):
+            return self._pages
+        descending = self.keys[0].descending
+        if self._integers is None:
+            listed = {int(v) for v in self._condition.values or () if v is not None}
+            self._integers = sorted(listed, reverse=descending)
+        if descending:
+            start = bisect.bisect_left(self._integers, -value, key=operator.neg)
+        else:
+            start = bisect.bisect_left(self._integers, value)
+        left = len(self._integers) - start
+        if not left or left * 2 > self._reachable_length:
+            return self._reachable
+        listed_values = in_values(self._lookup.lhs, self._integers[start:])
+        self._reachable = PreparedPages(
+            replace_condition(self.queryset, self._condition, listed_values),
+            self.keys,
+            guard=self.guard,
+            compiled=self.compiled_pages,
+        )
+        self._reachable_length = left
+        return self._reachable
 
     def _walk_value(
         self, after: tuple[Any, ...], size: int, connection: BaseDatabaseWrapper
