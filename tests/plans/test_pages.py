@@ -136,12 +136,17 @@ def test_partition_serves_many_short_groups_in_one_query_per_page(vendor: str) -
 
 
 @pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize(
+    "rows_per_value", [2, 30], ids=["one-query pages", "walked values"]
+)
 def test_partition_pages_on_postgresql_leave_the_finished_values_out_of_the_list(
-    vendor: str, descending: bool
+    vendor: str, descending: bool, rows_per_value: int
 ) -> None:
     if vendor != "postgresql":
         pytest.skip("the list is cut for PostgreSQL's planner")
-    make_rows(dict.fromkeys(range(1, 17), 2))
+    # 30 rows a value fill enough pages that its last ones walk it alone and
+    # are completed by a statement over the values after it.
+    make_rows(dict.fromkeys(range(1, 17), rows_per_value))
     # Unsorted, with a value no row has: the cut is by position, not by rows.
     listed = [9, 3, 16, 1, 40, *range(2, 16)]
     queryset = PlanRow.objects.filter(group_id__in=listed)
@@ -153,11 +158,14 @@ def test_partition_pages_on_postgresql_leave_the_finished_values_out_of_the_list
     assert [row.pk for row in rows] == list(
         queryset.order_by(*order).values_list("pk", flat=True)
     )
+    statements = row_statements(captured.captured_queries)
     lengths = [
         len(match[1].split(","))
-        for sql in row_statements(captured.captured_queries)
+        for sql in statements
         if (match := re.search(r"ANY\('\{([^}]*)\}'", sql))
     ]
+    walks = len(statements) - len(lengths)
+    assert walks > 0 if rows_per_value == 30 else walks == 0
     # Halved each time fewer than half of the values are left: 17 values
     # before the first row, then 8, 4, 2 and 1 (16 and the unmatched 40
     # last when descending).
@@ -252,3 +260,28 @@ def test_merge_page_on_postgresql_fetches_rows_in_the_branches(vendor: str) -> N
     assert "plans_row_group_id" in page_plan
     assert "pkey" not in page_plan
     assert '"Sort"' not in page_plan
+
+
+def test_merge_pages_see_the_rows_written_during_the_walk() -> None:
+    PlanRow.objects.bulk_create(
+        [PlanRow(id=10 * n, project_id=1, group_id=1) for n in (1, 2, 3)]
+        + [PlanRow(id=10 * n + 1, project_id=1, group_id=2) for n in range(1, 13)]
+    )
+    queryset = PlanRow.objects.filter(group_id__in=[1, 2])
+    pages = RangeQuerySetWrapper(queryset, order_by="id", step=4).batches()
+    first = [row.pk for row in next(pages)]
+    # Among the rows after the position and after all of them: a page must
+    # find what is there when it runs, whatever the pages before it read.
+    PlanRow.objects.bulk_create(
+        [
+            PlanRow(id=25, project_id=1, group_id=1),
+            PlanRow(id=35, project_id=1, group_id=2),
+            PlanRow(id=500, project_id=1, group_id=1),
+        ]
+    )
+    PlanRow.objects.filter(id=31).delete()
+
+    rest = [row.pk for page in pages for row in page]
+
+    assert first == [10, 11, 20, 21]
+    assert rest == [25, 30, 35, 41, *range(51, 122, 10), 500]
