@@ -102,12 +102,11 @@ class _ShrinkingList:
         integers: Sequence[int] | None,
         *,
         descending: bool,
-        first: PreparedPages | None = None,
     ) -> None:
         self._pages_listing = pages_listing
         self._integers = integers
         self._descending = descending
-        self._pages = pages_listing(None) if first is None else first
+        self._pages = pages_listing(None)
         self._length = len(integers or ())
 
     def pages(self, value: Any) -> PreparedPages:
@@ -157,7 +156,7 @@ class PartitionPlan(PageStrategy):
         integers = self._listed_integers()
         descending = self.keys[0].descending
         self._reachable = _ShrinkingList(
-            self._pages_listing, integers, descending=descending, first=self._pages
+            self._pages_listing, integers, descending=descending
         )
         self._after_value = _ShrinkingList(
             self._pages_listing, integers, descending=descending
