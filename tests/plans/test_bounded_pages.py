@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -30,7 +31,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from rangeqs import RangeQuerySetWrapper
-from rangeqs._plans.bounded import settings_in_front
+from rangeqs._plans.bounded import BOUNDED_SORT_SETTINGS, settings_in_front
 from tests.compiled_pages import COMPILED_PAGES
 from tests.testapp.models import BoundedRow, PlanRow
 from tests.testapp.models.bounded import make_tenant
@@ -61,6 +62,7 @@ def _page_plans(
     back: planner settings are made again, the pages are EXPLAINed.
     """
     plans: list[tuple[str, Any]] = []
+    restored: list[str] = []
     with transaction.atomic(), connection.cursor() as cursor:
         for query in queries:
             sql = query["sql"]
@@ -75,14 +77,15 @@ def _page_plans(
                     plans.append(
                         (sql, raw if isinstance(raw, list) else json.loads(raw))
                     )
-                    cursor.execute("SET LOCAL enable_sort TO DEFAULT")
-                    cursor.execute("SET LOCAL enable_incremental_sort TO DEFAULT")
+                    for name in re.findall(r"SET LOCAL (\w+) = off", settings):
+                        cursor.execute(f"SET LOCAL {name} TO DEFAULT")
                 elif "set_config" in sql:
+                    restored = re.findall(r"set_config\('(\w+)'", sql)
                     cursor.execute(sql)
                 elif sql in {"COMMIT", "ROLLBACK"}:
                     # A page's own transaction ended: its settings with it.
-                    cursor.execute("SET LOCAL enable_sort TO DEFAULT")
-                    cursor.execute("SET LOCAL enable_incremental_sort TO DEFAULT")
+                    for name in restored:
+                        cursor.execute(f"SET LOCAL {name} TO DEFAULT")
                 elif table in sql:
                     cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}")
                     raw = cursor.fetchone()[0]
@@ -104,6 +107,46 @@ def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield node
     for child in node.get("Plans", ()):
         yield from _nodes(child)
+
+
+def _indexes_read(nodes: list[dict[str, Any]]) -> set[str]:
+    """The indexes a PostgreSQL plan reads, but for looking keys it holds
+    already up in a primary key (a merge page's rows, once its keys are
+    read)."""
+    return {
+        node["Index Name"]
+        for node in nodes
+        if "Index Name" in node
+        and not (
+            node["Index Name"].endswith("_pkey")
+            and re.fullmatch(
+                r"\(id = ANY \((\$\d+|\(InitPlan \d+\)\.col\d+)\)\)",
+                node.get("Index Cond", ""),
+            )
+        )
+    }
+
+
+def _unbounded_sorts(
+    top: dict[str, Any], *, branches: int, step: int
+) -> list[dict[str, Any]]:
+    """The sorts of a PostgreSQL plan, but a merge page's sort of its keys:
+    in the statement that computes them once (an InitPlan), of the at most
+    ``step`` keys each branch appends."""
+
+    def sorts(node: dict[str, Any], in_keys: bool) -> Iterator[dict[str, Any]]:
+        in_keys = in_keys or node.get("Parent Relationship") == "InitPlan"
+        children = node.get("Plans", [])
+        if "Sort" in node["Node Type"] and not (
+            in_keys
+            and [child["Node Type"] for child in children] == ["Append"]
+            and children[0]["Actual Rows"] <= branches * step
+        ):
+            yield node
+        for child in children:
+            yield from sorts(child, in_keys)
+
+    return list(sorts(top, False))
 
 
 def _json_items(value: Any) -> Iterator[tuple[str, Any]]:
@@ -181,11 +224,11 @@ def _settings() -> dict[str, str]:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT current_setting('enable_sort'), "
-            "current_setting('enable_incremental_sort')"
+            "SELECT "
+            + ", ".join(f"current_setting('{name}')" for name in BOUNDED_SORT_SETTINGS)
         )
-        sort, incremental = cursor.fetchone()
-    return {"enable_sort": sort, "enable_incremental_sort": incremental}
+        values = cursor.fetchone()
+    return dict(zip(BOUNDED_SORT_SETTINGS, values, strict=True))
 
 
 def _server_transaction_open() -> bool:
@@ -278,6 +321,58 @@ def test_a_walk_that_fails_mid_page_inside_atomic_leaves_no_setting(
 
         assert _settings() == before
         assert connection.in_atomic_block
+
+
+def _groups_alone(tenant: QuerySet[BoundedRow]) -> QuerySet[BoundedRow]:
+    """The tenant's groups without the tenant filter: merge pages by id read
+    their keys from the serving index alone, with ``jit`` off too."""
+    groups = tenant.values_list("group_id", flat=True).distinct()
+    return BoundedRow.objects.filter(group_id__in=list(groups))
+
+
+@pytest.mark.parametrize("atomic", [False, True], ids=["autocommit", "atomic"])
+def test_a_merge_walk_by_keys_restores_every_setting_it_turned_off(
+    tenant: QuerySet[BoundedRow], vendor: str, atomic: bool
+) -> None:
+    queryset = _groups_alone(tenant)
+    with transaction.atomic() if atomic else nullcontext():
+        if vendor == "postgresql" and atomic:
+            with connection.cursor() as cursor:
+                # The caller's own choice for this transaction survives the walk.
+                cursor.execute("SET LOCAL enable_sort = off")
+        before = _settings()
+        wrapper = RangeQuerySetWrapper(queryset, order_by="id", step=STEP)
+
+        with CaptureQueriesContext(connection) as captured:
+            rows = [row.pk for row in wrapper]
+
+        assert _settings() == before
+        assert rows == list(queryset.order_by("id").values_list("pk", flat=True))
+        assert connection.in_atomic_block == atomic
+    if vendor == "postgresql" and COMPILED_PAGES:
+        assert any("jit" in query["sql"] for query in captured.captured_queries)
+        assert before["enable_sort"] == ("off" if atomic else "on")
+        assert before["jit"] == "on"
+    assert not _server_transaction_open()
+
+
+def test_a_merge_walk_by_keys_that_fails_mid_page_leaves_no_setting(
+    tenant: QuerySet[BoundedRow], vendor: str
+) -> None:
+    if vendor != "postgresql":
+        pytest.skip("SQLite and MariaDB divide by zero into NULL")
+    queryset = _failing_midway(_groups_alone(tenant))
+    before = _settings()
+
+    with pytest.raises(DatabaseError):
+        list(RangeQuerySetWrapper(queryset, order_by="id", step=STEP))
+    with transaction.atomic():
+        with pytest.raises(DatabaseError), transaction.atomic():
+            list(RangeQuerySetWrapper(queryset, order_by="id", step=STEP))
+        assert _settings() == before
+
+    assert _settings() == before
+    assert not _server_transaction_open()
 
 
 def test_pages_without_a_second_way_in_run_no_extra_statement() -> None:
@@ -441,10 +536,89 @@ def test_a_value_the_statistics_undercount_is_still_read_in_index_order(
     for sql, plan in plans:
         nodes = list(_nodes(plan[0]["Plan"]))
         kinds = [node["Node Type"] for node in nodes]
-        assert not [kind for kind in kinds if "Sort" in kind or "Bitmap" in kind], (
+        assert not [kind for kind in kinds if "Bitmap" in kind], (kinds, sql)
+        assert not _unbounded_sorts(plan[0]["Plan"], branches=2, step=step), (
             kinds,
             sql,
         )
-        assert {node.get("Index Name") for node in nodes if "Index Name" in node} == {
-            "plans_row_group_id"
-        }, sql
+        assert _indexes_read(nodes) == {"plans_row_group_id"}, sql
+
+
+@pytest.fixture(params=["overcounted", "clustered ahead"])
+def group_found_later_than_expected(
+    request: pytest.FixtureRequest,
+) -> Iterator[QuerySet[PlanRow]]:
+    """Group 1's rows lie far after where the planner expects the next ones.
+
+    ``overcounted``: every other row of 40,000 is group 1 when the table is
+    analyzed, then all but its last 20 rows are deleted (a deletion walk's
+    table between two ``ANALYZE`` runs). ``clustered ahead``: group 1 is
+    half of the table, correctly counted, but its rows are the last 20,000,
+    as a group's rows are where ids grow with time. Either way the planner
+    expects group 1 to fill a page from the first entries of the primary key
+    and walks it, filtering out every row before group 1's (measured on
+    PostgreSQL 15 on the code before merge pages read their keys from the
+    serving index alone).
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("the planner settings that pin a page are PostgreSQL's")
+    table = connection.ops.quote_name(PlanRow._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+        if request.param == "overcounted":
+            cursor.execute(
+                f"INSERT INTO {table} (project_id, group_id, hash) "
+                "SELECT 1, CASE WHEN i % 2 = 0 THEN 1 ELSE 2 + i % 200 END, '' "
+                "FROM generate_series(1, 40000) AS i"
+            )
+            cursor.execute(f"ANALYZE {table}")
+            cursor.execute(
+                f"DELETE FROM {table} WHERE group_id = 1 AND id < "
+                f"(SELECT id FROM {table} WHERE group_id = 1 "
+                "ORDER BY id DESC LIMIT 1 OFFSET 19)"
+            )
+        else:
+            cursor.execute(
+                f"INSERT INTO {table} (project_id, group_id, hash) "
+                "SELECT 1, CASE WHEN i > 20000 THEN 1 ELSE 2 + i % 200 END, '' "
+                "FROM generate_series(1, 40000) AS i"
+            )
+            cursor.execute(f"ANALYZE {table}")
+    try:
+        yield PlanRow.objects.filter(group_id__in=[1, 3, 5])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} RESET (autovacuum_enabled)")
+
+
+def test_merge_pages_keep_to_the_serving_index_when_a_value_comes_later_than_expected(
+    group_found_later_than_expected: QuerySet[PlanRow],
+) -> None:
+    if not COMPILED_PAGES:
+        pytest.skip("the fallback's merge page sorts its candidate rows")
+    queryset = group_found_later_than_expected
+    wrapper = RangeQuerySetWrapper(queryset, order_by="id", step=STEP)
+
+    with CaptureQueriesContext(connection) as captured:
+        rows = [row.pk for row in wrapper]
+
+    assert wrapper.plan == "merge"
+    assert rows == list(queryset.order_by("id").values_list("pk", flat=True))
+    plans = _page_plans(captured.captured_queries, table=PlanRow._meta.db_table)
+    assert len(plans) >= 3
+    for sql, plan in plans:
+        nodes = list(_nodes(plan[0]["Plan"]))
+        # A walk of the primary key that filters the rows of other groups
+        # reads every row before group 1's.
+        assert not [n for n in nodes if n.get("Rows Removed by Filter", 0) > STEP], (
+            [(n["Node Type"], n.get("Index Name")) for n in nodes],
+            sql,
+        )
+        assert not _unbounded_sorts(plan[0]["Plan"], branches=3, step=STEP), sql
+        assert _indexes_read(nodes) == {"plans_row_group_id"}, sql
+        top = plan[0]["Plan"]
+        # At most a step of keys per branch, each with its heap page (the
+        # table is not vacuumed: no page is known all-visible), then the
+        # page's rows, a descent into the primary key and a heap page each.
+        buffers = top["Shared Hit Blocks"] + top["Shared Read Blocks"]
+        assert buffers <= (3 + 4) * STEP, (buffers, sql)

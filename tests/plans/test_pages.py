@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from rangeqs._plans.bounded import BOUNDED_SORT_SETTINGS
 from rangeqs.wrapper import RangeQuerySetWrapper
 from tests.compiled_pages import compiled_only, merge_page_statements
 from tests.plans.helpers import explain_sql, make_rows, row_statements
 from tests.testapp.models import PlanRow
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 pytestmark = pytest.mark.django_db
 
@@ -186,9 +191,16 @@ def test_merge_pages_take_one_query_each() -> None:
     assert _pages(wrapper) == [merge_page_statements(3)] * 4
 
 
-def _page_plans(wrapper: RangeQuerySetWrapper[Any]) -> list[str]:
+def _page_plans(
+    wrapper: RangeQuerySetWrapper[Any], *, settings: Sequence[str] = ()
+) -> list[str]:
     with CaptureQueriesContext(connection) as captured:
         list(wrapper)
+    if settings:
+        # The settings a guarded page runs with, for this test's transaction.
+        with connection.cursor() as cursor:
+            for name in settings:
+                cursor.execute(f"SET LOCAL {name} = off")
     return [explain_sql(sql) for sql in row_statements(captured.captured_queries)]
 
 
@@ -232,12 +244,22 @@ def test_merge_sorts_no_more_than_the_branches_return(vendor: str) -> None:
     make_rows(dict.fromkeys(range(1, 6), 30) | dict.fromkeys(range(100, 160), 30))
     queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3, 4, 5])
 
-    keys_plan = _page_plans(RangeQuerySetWrapper(queryset, order_by="id", step=7))[0]
+    keys_plan = _page_plans(
+        RangeQuerySetWrapper(queryset, order_by="id", step=7),
+        settings=BOUNDED_SORT_SETTINGS if vendor == "postgresql" else (),
+    )[0]
 
     assert "plans_row_group_id" in keys_plan
     if vendor == "postgresql":
-        assert '"Merge Append"' in keys_plan
-        assert '"Sort"' not in keys_plan
+        # The keys the branches append, at most a step each; never the rows.
+        sorts = [
+            node
+            for node in _plan_nodes(json.loads(keys_plan)[0]["Plan"])
+            if "Sort" in node["Node Type"]
+        ]
+        assert [[child["Node Type"] for child in node["Plans"]] for node in sorts] == [
+            ["Append"]
+        ]
     elif vendor == "sqlite":
         assert "TEMP B-TREE" not in keys_plan
     else:
@@ -245,20 +267,58 @@ def test_merge_sorts_no_more_than_the_branches_return(vendor: str) -> None:
         assert "<union" in keys_plan or "<derived" in keys_plan
 
 
+def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from _plan_nodes(child)
+
+
+def _scans(page_plan: str) -> list[tuple[str, str, str]]:
+    return [
+        (node["Node Type"], node["Index Name"], node.get("Index Cond", ""))
+        for node in _plan_nodes(json.loads(page_plan)[0]["Plan"])
+        if "Index Name" in node
+    ]
+
+
 @compiled_only
-def test_merge_page_on_postgresql_fetches_rows_in_the_branches(vendor: str) -> None:
+def test_merge_page_on_postgresql_reads_keys_from_the_serving_index_then_rows_by_key(
+    vendor: str,
+) -> None:
     if vendor != "postgresql":
-        pytest.skip("Only PostgreSQL merges branches lazily; elsewhere pk IN (...).")
-    # Each branch reads its rows from the (group_id, id) index scan: no
-    # second trip through the primary key for the rows of the page.
+        pytest.skip("PostgreSQL's merge pages; elsewhere pk IN (...) always.")
     make_rows(dict.fromkeys(range(1, 6), 30) | dict.fromkeys(range(100, 160), 30))
     queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3, 4, 5])
+
+    [page_plan, *_] = _page_plans(
+        RangeQuerySetWrapper(queryset, step=7), settings=BOUNDED_SORT_SETTINGS
+    )
+
+    scans = _scans(page_plan)
+    assert {index for _, index, _ in scans[:-1]} == {"plans_row_group_id"}
+    assert len(scans) == 6
+    # The page's rows: the keys looked up in the primary key, once.
+    kind, index, condition = scans[-1]
+    assert (kind, index) == ("Index Scan", "testapp_planrow_pkey")
+    assert re.fullmatch(r"\(id = ANY \((\$\d+|\(InitPlan \d+\)\.col\d+)\)\)", condition)
+
+
+@compiled_only
+def test_merge_branches_on_postgresql_read_rows_if_the_index_lacks_a_filter(
+    vendor: str,
+) -> None:
+    if vendor != "postgresql":
+        pytest.skip("Only PostgreSQL merges branches lazily; elsewhere pk IN (...).")
+    # project_id is not in (group_id, id): reading the keys alone would fetch
+    # a row per key, so each branch reads its rows from the (group_id, id)
+    # index scan, with no second trip through the primary key.
+    make_rows(dict.fromkeys(range(1, 6), 30) | dict.fromkeys(range(100, 160), 30))
+    queryset = PlanRow.objects.filter(project_id=1, group_id__in=[1, 2, 3, 4, 5])
 
     [page_plan, *_] = _page_plans(RangeQuerySetWrapper(queryset, step=7))
 
     assert '"Merge Append"' in page_plan
-    assert "plans_row_group_id" in page_plan
-    assert "pkey" not in page_plan
+    assert {index for _, index, _ in _scans(page_plan)} == {"plans_row_group_id"}
     assert '"Sort"' not in page_plan
 
 

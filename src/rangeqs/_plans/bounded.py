@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.db import connections, transaction
@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from rangeqs._where import Condition
 
 __all__ = [
+    "BOUNDED_SORT_SETTINGS",
     "PLANNER_SETTINGS",
     "SETTINGS_COMMENT",
     "SETTINGS_IN_FRONT",
@@ -91,11 +92,24 @@ SETTINGS_COMMENT = "/* rangeqs: page planner settings */ "
 #: but reading them from an index in order.
 PLANNER_SETTINGS = ("enable_sort", "enable_incremental_sort")
 
+#: The settings turned off around a guarded statement that must sort a set
+#: it has bounded itself (a merge page's keys): the sorts, and ``jit``, since
+#: PostgreSQL before 18 prices a disabled step that is still taken at 10^10,
+#: which would compile the statement at every page.
+BOUNDED_SORT_SETTINGS = (*PLANNER_SETTINGS, "jit")
+
+_IN_FRONT_COMMENT = "/* rangeqs: page planner settings, then the page */ "
+
+
+def _in_front(settings: Sequence[str]) -> str:
+    return _IN_FRONT_COMMENT + "".join(f"SET LOCAL {name} = off; " for name in settings)
+
+
 #: What a guarded page statement sent in one message with its settings
 #: starts with (outside a transaction, parameters bound on the client).
-SETTINGS_IN_FRONT = "/* rangeqs: page planner settings, then the page */ " + "".join(
-    f"SET LOCAL {name} = off; " for name in PLANNER_SETTINGS
-)
+SETTINGS_IN_FRONT = _in_front(PLANNER_SETTINGS)
+
+_IN_FRONT = re.compile(rf"{re.escape(_IN_FRONT_COMMENT)}(?:SET LOCAL \w+ = off; )+")
 
 #: Which IN list a plan's pages take one value of: the list on the first
 #: key (partition), on another column (merge), or none (plain).
@@ -113,6 +127,15 @@ class PageGuard:
     #: The index can be named in a hint: its name is the one the model
     #: declares, and it leads with the IN column a page walks.
     hintable: bool = True
+    #: The PostgreSQL settings turned off around a page statement.
+    settings: tuple[str, ...] = PLANNER_SETTINGS
+    #: The index holds every column that a page's filters and keys name:
+    #: a page's keys can be read from it alone, without the table's rows.
+    holds_filtered_columns: bool = False
+
+    def sorting_bounded_sets(self) -> PageGuard:
+        """This guard, for a statement that sorts only sets it bounds."""
+        return replace(self, settings=BOUNDED_SORT_SETTINGS)
 
     def hinted(self, sql: str, connection: BaseDatabaseWrapper) -> str:
         """``sql`` with the vendor's hint to read the table through the index."""
@@ -150,30 +173,31 @@ class PageGuard:
         if connection.get_autocommit() and not connection.in_atomic_block:
             if _django.binds_on_the_client(connection):
                 with connection.execute_wrapper(_to_the_page_rows):
-                    yield SETTINGS_IN_FRONT
+                    yield _in_front(self.settings)
                 return
             # SET LOCAL outside a transaction lasts one statement: the page
             # gets a transaction of its own, committed (or rolled back) at once.
             with transaction.atomic(using=connection.alias):
-                _set_planner_settings(connection)
+                _set_planner_settings(connection, self.settings)
                 yield ""
             return
-        previous = _set_planner_settings(connection)
+        previous = _set_planner_settings(connection, self.settings)
         try:
             yield ""
         finally:
             # An aborted transaction accepts no statement; rolling it (or a
             # savepoint before the page) back undoes the settings anyway.
             if not _transaction_failed(connection):
-                _restore_planner_settings(connection, previous)
+                _restore_planner_settings(connection, self.settings, previous)
 
 
 def settings_in_front(sql: str) -> tuple[str, str] | None:
     """A guarded page statement sent with its settings in front, as the
     settings and the page; None for any other statement."""
-    if not sql.startswith(SETTINGS_IN_FRONT):
+    match = _IN_FRONT.match(sql)
+    if match is None:
         return None
-    return SETTINGS_IN_FRONT, sql[len(SETTINGS_IN_FRONT) :]
+    return match[0], sql[match.end() :]
 
 
 def _to_the_page_rows(
@@ -239,7 +263,38 @@ def page_guard(
         index_name=serving.name,
         table=model._meta.db_table,
         hintable=_hintable(serving, in_column),
+        holds_filtered_columns=_holds_filtered_columns(
+            serving, conditions=conditions, keys=keys, model=model
+        ),
     )
+
+
+def _holds_filtered_columns(
+    index: ModelIndex,
+    *,
+    conditions: Sequence[Condition],
+    keys: Sequence[Key],
+    model: type[Model],
+) -> bool:
+    """Whether ``index`` holds the primary key and every column that the
+    filters and the keys name."""
+    if index.expression:
+        return False
+    concrete = model._meta.concrete_model
+    pk = model._meta.pk
+    needed = {key.name for key in keys}
+    if pk is not None:
+        needed.add(str(pk.attname))
+    for condition in conditions:
+        # A right side that is an expression may name other columns.
+        if (
+            condition.field is None
+            or condition.values is None
+            or condition.field.model._meta.concrete_model is not concrete
+        ):
+            return False
+        needed.add(str(condition.field.attname))
+    return needed <= {column.attname for column in index.columns}
 
 
 def _second_way_in(
@@ -304,25 +359,25 @@ def _one_value_page(
     return one_value, attname
 
 
-def _set_planner_settings(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
+def _set_planner_settings(
+    connection: BaseDatabaseWrapper, settings: Sequence[str]
+) -> tuple[str, ...]:
     """Turn the settings off for this transaction; their values before."""
     # The current values are read before set_config runs: a target list is
     # evaluated left to right.
-    reads = ", ".join(f"current_setting('{name}')" for name in PLANNER_SETTINGS)
-    writes = ", ".join(
-        f"set_config('{name}', 'off', true)" for name in PLANNER_SETTINGS
-    )
+    reads = ", ".join(f"current_setting('{name}')" for name in settings)
+    writes = ", ".join(f"set_config('{name}', 'off', true)" for name in settings)
     with connection.cursor() as cursor:
         cursor.execute(f"{SETTINGS_COMMENT}SELECT {reads}, {writes}")
         row = cursor.fetchone()
     assert row is not None
-    return tuple(row[: len(PLANNER_SETTINGS)])
+    return tuple(row[: len(settings)])
 
 
 def _restore_planner_settings(
-    connection: BaseDatabaseWrapper, previous: Sequence[str]
+    connection: BaseDatabaseWrapper, settings: Sequence[str], previous: Sequence[str]
 ) -> None:
-    writes = ", ".join(f"set_config('{name}', %s, true)" for name in PLANNER_SETTINGS)
+    writes = ", ".join(f"set_config('{name}', %s, true)" for name in settings)
     with connection.cursor() as cursor:
         cursor.execute(f"{SETTINGS_COMMENT}SELECT {writes}", list(previous))
 

@@ -44,7 +44,7 @@ from django.db.models.lookups import Lookup
 
 from rangeqs import _django
 from rangeqs._inlist import in_list_condition, in_values, rewrite_in_lists
-from rangeqs._listed import is_text, matchable_values
+from rangeqs._listed import is_integer, is_text, matchable_values
 from rangeqs._plans.base import PageStrategy
 from rangeqs._plans.prepared import (
     KeyColumns,
@@ -146,6 +146,15 @@ class MergePlan(PageStrategy):
         branches = [
             self._branch(value, bound) for value in self._branch_values(connection)
         ]
+        if (
+            self.guard is not None
+            and self.guard.holds_filtered_columns
+            and connection.vendor in _LAZY_MERGE_VENDORS
+            and self.compiled_pages
+            and self._keyed_by_pk()
+            and is_integer(self._field)
+        ):
+            return self._prepare_bounded_keys(bound, fields, size, connection)
         if len(branches) == 1:
             return PreparedPage(
                 branches[0][:size],
@@ -180,6 +189,61 @@ class MergePlan(PageStrategy):
 
     def _branch(self, value: Any, bound: Q | Expression) -> QuerySet[Any, Any]:
         return self.ordered(self._others.filter(Q(**{self._column: value}), bound))
+
+    def _keyed_by_pk(self) -> bool:
+        return len(self.keys) == 1 and bool(self.keys[0].field.primary_key)
+
+    def _prepare_bounded_keys(
+        self,
+        bound: Q | Expression,
+        fields: list[Field[Any, Any]],
+        size: int,
+        connection: BaseDatabaseWrapper,
+    ) -> PreparedPage:
+        """PostgreSQL: the page's keys from the serving index alone, then its rows.
+
+        A branch ``col = v AND id > z ORDER BY id LIMIT size`` is ordered by
+        the primary key too: when the statistics overcount ``v``, the
+        planner walks the primary key and filters out every row of the
+        other values up to the rows of ``v``, and turning the sorts off
+        does not stop it. Here a branch is ``col >= v AND col <= v AND id >
+        z ORDER BY col, id LIMIT size`` (the same rows of an integer column):
+        no equality makes ``col`` a constant, so only an index that leads
+        with ``(col, id)`` reads them in that order, and every other way
+        needs a sort, which the guard turns off. The branches' keys (at most
+        ``values x size``, the bound of the page) are sorted and cut to
+        ``size``; the rows are looked up by those keys in the primary key
+        (``= ANY(ARRAY(...))``, computed once: ``IN (...)`` would be a join,
+        which the planner may run as a walk of the primary key).
+        """
+        assert self.guard is not None
+        key = self.keys[0]
+        direction = "DESC" if key.descending else "ASC"
+        prefix = "-" if key.descending else ""
+        branches = [
+            self._others.filter(
+                Q(**{f"{self._column}__gte": value, f"{self._column}__lte": value}),
+                bound,
+            )
+            .order_by(f"{prefix}{self._column}", key.ordering)
+            .values_list("pk")[:size]
+            for value in self._branch_values(connection)
+        ]
+        merged = _MergedKeys(
+            branches,
+            joiner=self._union,
+            branch_template="({})",
+            # A derived table: one branch alone would give its parentheses
+            # a second ORDER BY.
+            template=f"SELECT * FROM ({{}}) AS rangeqs_merged "
+            f"ORDER BY 1 {direction} LIMIT {size:d}",
+            outer="{lhs} = ANY(ARRAY({keys}))",
+        )
+        return PreparedPage(
+            self.ordered(self.queryset.filter(_InMergedKeys(F("pk"), merged)))[:size],
+            fields,
+            guard=self.guard.sorting_bounded_sets(),
+        )
 
     def _merged_keys(
         self,
@@ -330,6 +394,8 @@ class _MergedKeys:
     branch_template: str
     # ``{}`` stands for the joined branches.
     template: str = "{}"
+    # How the page's primary key (``lhs``) is matched with them (``keys``).
+    outer: str = "{lhs} IN ({keys})"
 
     def compile(self, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
         parts: list[str] = []
@@ -353,4 +419,4 @@ class _InMergedKeys(Lookup):
         lhs_sql, lhs_params = compiler.compile(self.lhs)
         merged: _MergedKeys = self.rhs
         sql, params = merged.compile(connection)
-        return f"{lhs_sql} IN ({sql})", (*lhs_params, *params)
+        return merged.outer.format(lhs=lhs_sql, keys=sql), (*lhs_params, *params)
