@@ -623,3 +623,58 @@ def test_merge_pages_keep_to_the_serving_index_when_a_value_comes_later_than_exp
         # descent into the primary key and a heap page each.
         buffers = top["Shared Hit Blocks"] + top["Shared Read Blocks"]
         assert buffers <= 10 * STEP, (buffers, sql)
+
+
+@pytest.fixture
+def group_thinned_since_analyze() -> Iterator[QuerySet[PlanRow]]:
+    """Group 1 keeps every 20th of its 20,000 rows where the statistics count
+    all of them.
+
+    Every other row of 40,000 is group 1 when the table is analyzed; then
+    19 of each 20 of group 1's rows are deleted. A page that walks group 1
+    alone (``group_id = 1 AND id > z``) is expected to find its rows at every
+    other entry of the primary key and walks it, about 40 entries for each
+    row of group 1 (measured on PostgreSQL 15 on the code before such pages
+    became a range of the IN column).
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("the planner settings that pin a page are PostgreSQL's")
+    table = connection.ops.quote_name(PlanRow._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+        cursor.execute(
+            f"INSERT INTO {table} (project_id, group_id, hash) "
+            "SELECT 1, CASE WHEN i % 2 = 0 THEN 1 ELSE 2 + i % 200 END, '' "
+            "FROM generate_series(1, 40000) AS i"
+        )
+        cursor.execute(f"ANALYZE {table}")
+        cursor.execute(f"DELETE FROM {table} WHERE group_id = 1 AND id % 40 <> 0")
+    try:
+        yield PlanRow.objects.filter(group_id__in=[1, 3, 5])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} RESET (autovacuum_enabled)")
+
+
+def test_partition_pages_that_walk_one_value_keep_to_the_serving_index(
+    group_thinned_since_analyze: QuerySet[PlanRow],
+) -> None:
+    queryset = group_thinned_since_analyze
+    order_by = ("group_id", "id")
+    wrapper = RangeQuerySetWrapper(queryset, order_by=order_by, step=STEP)
+
+    with CaptureQueriesContext(connection) as captured:
+        rows = [row.pk for row in wrapper]
+
+    assert wrapper.plan == "partition"
+    assert rows == list(queryset.order_by(*order_by).values_list("pk", flat=True))
+    plans = _page_plans(captured.captured_queries, table=PlanRow._meta.db_table)
+    # Group 1's 500 rows: five pages, the last ones walked alone.
+    assert len(plans) >= 5
+    for sql, plan in plans:
+        nodes = list(_nodes(plan[0]["Plan"]))
+        assert not [n for n in nodes if n.get("Rows Removed by Filter", 0) > STEP], (
+            [(n["Node Type"], n.get("Index Name")) for n in nodes],
+            sql,
+        )
+        assert _indexes_read(nodes) == {"plans_row_group_id"}, sql

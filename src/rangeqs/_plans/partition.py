@@ -286,6 +286,21 @@ class PartitionPlan(PageStrategy):
             after = slotted_after(rest, slots[1:], connection)
         else:
             after = slotted_after(self.keys, slots, connection)
+        field = self._condition.field
+        if (
+            connection.vendor == "postgresql"
+            and field is not None
+            and is_integer(field)
+        ):
+            # `col = g` makes `col` a constant, and `ORDER BY col, id` then an
+            # order the primary key gives too: a planner that expects g's
+            # rows sooner than they come walks it, filtering out the rows of
+            # every other value (sorts off leave that way open). The same
+            # rows as a range leave only the serving index's order unsorted.
+            return [
+                Q(**{f"{lead.name}__gte": slots[0], f"{lead.name}__lte": slots[0]}),
+                after,
+            ]
         return [Q(**{lead.name: slots[0]}), after]
 
     def _windowed(self, connection: BaseDatabaseWrapper) -> bool:
