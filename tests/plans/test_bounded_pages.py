@@ -32,6 +32,7 @@ from django.test.utils import CaptureQueriesContext
 
 from rangeqs import RangeQuerySetWrapper
 from rangeqs._plans.bounded import BOUNDED_SORT_SETTINGS, settings_in_front
+from rangeqs._plans.merge import key_share
 from tests.compiled_pages import COMPILED_PAGES
 from tests.testapp.models import BoundedRow, PlanRow
 from tests.testapp.models.bounded import make_tenant
@@ -678,3 +679,92 @@ def test_partition_pages_that_walk_one_value_keep_to_the_serving_index(
             sql,
         )
         assert _indexes_read(nodes) == {"plans_row_group_id"}, sql
+
+
+def _keys_read(nodes: list[dict[str, Any]]) -> int:
+    """The entries a PostgreSQL plan returned from index-only scans."""
+    return sum(
+        node["Actual Rows"] * node["Actual Loops"]
+        for node in nodes
+        if node["Node Type"] == "Index Only Scan"
+    )
+
+
+def _grouped_rows(runs: list[tuple[int, int]]) -> None:
+    """Rows in id order: ``count`` rows of group ``group`` for each run."""
+    PlanRow.objects.bulk_create(
+        [
+            PlanRow(project_id=1, group_id=group)
+            for group, count in runs
+            for _ in range(count)
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(PlanRow._meta.db_table)}")
+
+
+def _merge_walk_plans(
+    queryset: QuerySet[PlanRow], order_by: str
+) -> list[tuple[str, Any]]:
+    wrapper = RangeQuerySetWrapper(queryset, order_by=order_by, step=STEP)
+    with CaptureQueriesContext(connection) as captured:
+        rows = [row.pk for row in wrapper]
+    assert wrapper.plan == "merge"
+    assert rows == list(queryset.order_by(order_by).values_list("pk", flat=True))
+    return _page_plans(captured.captured_queries, table=PlanRow._meta.db_table)
+
+
+@pytest.mark.parametrize("order_by", ["id", "-id"])
+def test_merge_pages_read_a_share_of_each_values_keys_when_the_values_interleave(
+    vendor: str, order_by: str
+) -> None:
+    if vendor != "postgresql" or not COMPILED_PAGES:
+        pytest.skip("PostgreSQL's compiled merge pages read keys from the index")
+    # 20 listed groups of 60 rows, one row of each in turn, among others,
+    # and a listed group of 3 rows at either end, short of its share.
+    _grouped_rows(
+        [(41, 3), *[(group, 1) for _ in range(60) for group in range(1, 41)], (42, 3)]
+    )
+    queryset = PlanRow.objects.filter(group_id__in=[*range(1, 21), 41, 42])
+
+    plans = _merge_walk_plans(queryset, order_by)
+
+    # 1,206 rows: thirteen pages.
+    assert len(plans) == 13
+    share = key_share(STEP, 22)
+    assert share < STEP
+    for sql, plan in plans:
+        nodes = list(_nodes(plan[0]["Plan"]))
+        # Every group's share of the page and no more: a group's whole next
+        # page of keys would be 20 x 60 at the start of the walk.
+        assert _keys_read(nodes) <= 22 * share, sql
+        assert _indexes_read(nodes) == {"plans_row_group_id"}, sql
+        assert not _unbounded_sorts(plan[0]["Plan"], branches=22, step=share), sql
+
+
+@pytest.mark.parametrize("order_by", ["id", "-id"])
+def test_merge_pages_read_a_whole_page_of_each_value_when_one_value_comes_first(
+    vendor: str, order_by: str
+) -> None:
+    if vendor != "postgresql" or not COMPILED_PAGES:
+        pytest.skip("PostgreSQL's compiled merge pages read keys from the index")
+    # Group 1's 250 rows together, then the other groups' in turn, then
+    # group 2's 250: at either end a group fills its share of the page
+    # long before the others have theirs.
+    _grouped_rows(
+        [(1, 250), *[(group, 1) for _ in range(30) for group in range(3, 21)], (2, 250)]
+    )
+    queryset = PlanRow.objects.filter(group_id__in=range(1, 21))
+
+    plans = _merge_walk_plans(queryset, order_by)
+
+    whole_pages = 0
+    for sql, plan in plans:
+        nodes = list(_nodes(plan[0]["Plan"]))
+        scans = [n for n in nodes if n["Node Type"] == "Index Only Scan"]
+        assert len(scans) == 2, sql
+        # The first reads the shares; the second a whole page of each value.
+        whole_pages += scans[1]["Actual Loops"] > 0
+        assert _keys_read(nodes) <= 20 * (key_share(STEP, 20) + STEP), sql
+        assert _indexes_read(nodes) == {"plans_row_group_id"}, sql
+    assert whole_pages >= 2

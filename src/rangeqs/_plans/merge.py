@@ -6,13 +6,19 @@ database merges the values for an IN list (findings §1); each sorts every
 remaining match instead. A merge page asks for the next ``step`` rows of
 each value separately and merges them, in one statement:
 
-- PostgreSQL runs ``(SELECT <row> ... WHERE group_id = v1 AND id > z ORDER
-  BY id LIMIT step) UNION ALL (... v2 ...) ... ORDER BY id LIMIT step`` as a
-  Merge Append that pulls rows from the branches only as the outer LIMIT
-  needs them: each branch descends its index once and fetches the rows it
-  contributes, nothing more (measured on PostgreSQL 15 at step 1000: 1,407
-  buffers a page, where merging the keys and then fetching the rows by
-  primary key read 4,408).
+- PostgreSQL, when the IN column is an integer, the walk is ordered by the
+  primary key alone and the serving index holds every filtered column:
+  the page's keys come from the serving index alone, a share of each
+  value's next keys from one subquery run for each listed value, and its
+  rows by primary key (``MergePlan._prepare_bounded_keys``): a branch
+  ``group_id = v AND id > z ORDER BY id`` could also be read from the
+  primary key in order, and the planner takes that way when it expects
+  ``v`` sooner than it comes.
+- PostgreSQL otherwise runs ``(SELECT <row> ... WHERE group_id = v1 AND id
+  > z ORDER BY id LIMIT step) UNION ALL (... v2 ...) ... ORDER BY id LIMIT
+  step`` as a Merge Append that pulls rows from the branches only as the
+  outer LIMIT needs them: each branch descends its index once and fetches
+  the rows it contributes, nothing more.
 - SQLite and MariaDB have no such merge: they would run every branch to its
   LIMIT. There the branches select keys only, from the index, and the page
   is ``WHERE pk IN (<the merged keys>) ORDER BY id LIMIT step``. SQLite
@@ -35,16 +41,23 @@ of listed values that the column finds equal, as the database finds them
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
-from django.db.models import F, Q
+from django.db.models import Expression, F, Q
 from django.db.models.lookups import Lookup
 
 from rangeqs import _django
 from rangeqs._inlist import in_list_condition, in_values, rewrite_in_lists
-from rangeqs._listed import is_integer, is_text, matchable_values
+from rangeqs._listed import (
+    db_values,
+    is_integer,
+    is_text,
+    matchable_values,
+    values_table,
+)
 from rangeqs._plans.base import PageStrategy
 from rangeqs._plans.prepared import (
     KeyColumns,
@@ -60,13 +73,13 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import Expression, Field, QuerySet
+    from django.db.models import Field, QuerySet
     from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
     from rangeqs._keys import Key
     from rangeqs._plans.bounded import PageGuard
 
-__all__ = ["MERGE_MAX_VALUES", "MergePlan"]
+__all__ = ["MERGE_MAX_VALUES", "MergePlan", "key_share"]
 
 #: The most values a merge page unions: a 100-branch query takes about 1.6 ms
 #: to plan on PostgreSQL 15 and 18, as long as the page itself.
@@ -143,18 +156,11 @@ class MergePlan(PageStrategy):
         else:
             bound = slotted_after(self.keys, slots_for(self.keys, after), connection)
             fields = [key.field for key in self.keys]
+        if self._reads_keys_alone(connection):
+            return self._prepare_bounded_keys(bound, fields, size, connection)
         branches = [
             self._branch(value, bound) for value in self._branch_values(connection)
         ]
-        if (
-            self.guard is not None
-            and self.guard.holds_filtered_columns
-            and connection.vendor in _LAZY_MERGE_VENDORS
-            and self.compiled_pages
-            and self._keyed_by_pk()
-            and is_integer(self._field)
-        ):
-            return self._prepare_bounded_keys(bound, fields, size, connection)
         if len(branches) == 1:
             return PreparedPage(
                 branches[0][:size],
@@ -190,8 +196,17 @@ class MergePlan(PageStrategy):
     def _branch(self, value: Any, bound: Q | Expression) -> QuerySet[Any, Any]:
         return self.ordered(self._others.filter(Q(**{self._column: value}), bound))
 
-    def _keyed_by_pk(self) -> bool:
-        return len(self.keys) == 1 and bool(self.keys[0].field.primary_key)
+    def _reads_keys_alone(self, connection: BaseDatabaseWrapper) -> bool:
+        """Whether a page reads its keys from the serving index alone."""
+        return (
+            self.guard is not None
+            and self.guard.holds_filtered_columns
+            and connection.vendor in _LAZY_MERGE_VENDORS
+            and self.compiled_pages
+            and len(self.keys) == 1
+            and bool(self.keys[0].field.primary_key)
+            and is_integer(self._field)
+        )
 
     def _prepare_bounded_keys(
         self,
@@ -206,41 +221,52 @@ class MergePlan(PageStrategy):
         the primary key too: when the statistics overcount ``v``, the
         planner walks the primary key and filters out every row of the
         other values up to the rows of ``v``, and turning the sorts off
-        does not stop it. Here a branch is ``col >= v AND col <= v AND id >
-        z ORDER BY col, id LIMIT size`` (the same rows of an integer column):
-        no equality makes ``col`` a constant, so only an index that leads
-        with ``(col, id)`` reads them in that order, and every other way
-        needs a sort, which the guard turns off. The branches' keys (at most
-        ``values x size``, the bound of the page) are sorted and cut to
-        ``size``; the rows are looked up by those keys in the primary key
-        (``= ANY(ARRAY(...))``, computed once: ``IN (...)`` would be a join,
+        does not stop it. Here a value's keys come from ``col >= v AND col
+        <= v AND id > z ORDER BY col, id`` (the same rows of an integer
+        column): no equality makes ``col`` a constant, so only an index that
+        leads with ``(col, id)`` reads them in that order, and every other
+        way needs a sort, which the guard turns off.
+
+        One subquery, run once per listed value (a lateral join over the
+        values in one array parameter), takes the first ``share`` keys of
+        each value; the page's keys are the first ``size`` of those up to
+        the nearest last key of a value that had ``share`` of them (every
+        key of every value up to there is among them). When fewer than
+        ``size`` are, the statement takes ``size`` keys of each value
+        instead, as though ``share`` were ``size``: a page reads at most
+        ``values x share`` keys, then ``values x size``, never more. The
+        rows are looked up by those keys in the primary key (``=
+        ANY(ARRAY(...))``, computed once: ``IN (...)`` would be a join,
         which the planner may run as a walk of the primary key).
         """
         assert self.guard is not None
         key = self.keys[0]
-        direction = "DESC" if key.descending else "ASC"
+        values = self._branch_values(connection)
+        table = values_table(
+            self._field, db_values(self._field, values, connection), connection
+        )
+        assert table is not None
+        listed = _ListedValue(output_field=self._field)
         prefix = "-" if key.descending else ""
-        branches = [
+        first_keys = (
             self._others.filter(
-                Q(**{f"{self._column}__gte": value, f"{self._column}__lte": value}),
+                Q(**{f"{self._column}__gte": listed, f"{self._column}__lte": listed}),
                 bound,
             )
             .order_by(f"{prefix}{self._column}", key.ordering)
-            .values_list("pk")[:size]
-            for value in self._branch_values(connection)
-        ]
-        merged = _MergedKeys(
-            branches,
-            joiner=self._union,
-            branch_template="({})",
-            # A derived table: one branch alone would give its parentheses
-            # a second ORDER BY.
-            template=f"SELECT * FROM ({{}}) AS rangeqs_merged "
-            f"ORDER BY 1 {direction} LIMIT {size:d}",
-            outer="{lhs} = ANY(ARRAY({keys}))",
+            .values_list("pk")
+        )
+        share = key_share(size, len(values))
+        shared = _SharedKeys(
+            values=table,
+            share=first_keys[:share],
+            whole=first_keys[:size],
+            share_size=share,
+            size=size,
+            descending=key.descending,
         )
         return PreparedPage(
-            self.ordered(self.queryset.filter(_InMergedKeys(F("pk"), merged)))[:size],
+            self.ordered(self.queryset.filter(_InMergedKeys(F("pk"), shared)))[:size],
             fields,
             guard=self.guard.sorting_bounded_sets(),
         )
@@ -407,6 +433,91 @@ class _MergedKeys:
         return self.template.format(self.joiner.join(parts)), params
 
 
+@dataclass(frozen=True)
+class _SharedKeys:
+    """The next ``size`` primary keys of a page whose keys the serving index
+    gives alone: ``share`` keys of each listed value, or ``whole`` ones
+    when those fall short (see ``MergePlan._prepare_bounded_keys``)."""
+
+    #: The listed values as a derived table ``rangeqs_values(v)``.
+    values: tuple[str, list[Any]]
+    #: A value's first ``share_size`` keys, then its first ``size``.
+    share: QuerySet[Any, Any]
+    whole: QuerySet[Any, Any]
+    share_size: int
+    size: int
+    descending: bool
+    outer: str = "{lhs} = ANY(ARRAY({keys}))"
+
+    def compile(self, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+        values_sql, values_params = self.values
+        _, share_sql, share_params = _django.compile_statement(self.share, connection)
+        _, whole_sql, whole_params = _django.compile_statement(self.whole, connection)
+        if self.descending:
+            last, nearest, within, direction = "min", "max", ">=", "DESC"
+        else:
+            last, nearest, within, direction = "max", "min", "<=", "ASC"
+        # ``cut``: the nearest last key of a value that filled its share
+        # (NULL when none did); every listed value's keys up to it are in
+        # rangeqs_shares. The second member runs only when the first is
+        # short of the page (a one-time filter): never both.
+        cut = "(SELECT cut FROM rangeqs_cut)"
+        sql = (
+            "WITH rangeqs_shares AS MATERIALIZED ("
+            f"SELECT rangeqs_values.v, rangeqs_next.pk FROM {values_sql} "
+            f"CROSS JOIN LATERAL ({share_sql}) AS rangeqs_next(pk)), "
+            f"rangeqs_cut AS MATERIALIZED (SELECT {nearest}(last) AS cut FROM ("
+            f"SELECT {last}(pk) AS last FROM rangeqs_shares GROUP BY v "
+            f"HAVING count(*) = {self.share_size:d}) AS rangeqs_filled), "
+            "rangeqs_enough AS MATERIALIZED (SELECT cut IS NULL OR (SELECT count(*) "
+            f"FROM rangeqs_shares WHERE pk {within} cut) >= {self.size:d} AS enough "
+            "FROM rangeqs_cut) "
+            "SELECT * FROM ("
+            f"SELECT pk FROM rangeqs_shares WHERE pk {within} COALESCE({cut}, pk) "
+            "AND (SELECT enough FROM rangeqs_enough) UNION ALL "
+            f"SELECT rangeqs_next.pk FROM {values_sql} CROSS JOIN LATERAL "
+            f"({whole_sql}) AS rangeqs_next(pk) "
+            "WHERE NOT (SELECT enough FROM rangeqs_enough)"
+            f") AS rangeqs_merged ORDER BY 1 {direction} LIMIT {self.size:d}"
+        )
+        params = [*values_params, *share_params, *values_params, *whole_params]
+        return sql, params
+
+
+class _ListedValue(Expression):
+    """The listed value that a lateral subquery over ``rangeqs_values`` is
+    run for."""
+
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        template: str | None = None,
+        **extra_context: Any,
+    ) -> _AsSqlType:
+        return "rangeqs_values.v", ()
+
+
+def key_share(size: int, values: int) -> int:
+    """How many keys of each of ``values`` listed values a page of ``size``
+    rows reads first from the serving index.
+
+    The page keeps the keys up to the nearest last key of a value that
+    filled its share, so the share must outlast the page on the value that
+    comes to it first. On values whose rows interleave at random, a value's
+    ``share``-th key comes after about ``share`` rows of its own, give or
+    take ``sqrt(share)``, and the nearest of ``values`` of them comes about
+    ``sqrt(2 ln values)`` of those spreads early: the share is the smallest
+    whose nearest last key still lies past ``size / values`` rows of every
+    value, with one spread to spare.
+    """
+    if values <= 1:
+        return size
+    spread = math.sqrt(2 * math.log(values)) + 1
+    root = (spread + math.sqrt(spread * spread + 4 * size / values)) / 2
+    return max(1, min(size, math.ceil(root * root)))
+
+
 class _InMergedKeys(Lookup):
     """``lhs IN (<merged keys>)``, compiled with the branches' own parameters."""
 
@@ -417,6 +528,6 @@ class _InMergedKeys(Lookup):
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
     ) -> _AsSqlType:
         lhs_sql, lhs_params = compiler.compile(self.lhs)
-        merged: _MergedKeys = self.rhs
+        merged: _MergedKeys | _SharedKeys = self.rhs
         sql, params = merged.compile(connection)
         return merged.outer.format(lhs=lhs_sql, keys=sql), (*lhs_params, *params)
