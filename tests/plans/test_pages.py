@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
 from rangeqs._plans.bounded import BOUNDED_SORT_SETTINGS
@@ -18,6 +19,8 @@ from tests.testapp.models import PlanRow
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+
+    from django.db.models import QuerySet
 
 pytestmark = pytest.mark.django_db
 
@@ -281,6 +284,22 @@ def _scans(page_plan: str) -> list[tuple[str, str, str]]:
     ]
 
 
+def _merge_page_scans(queryset: QuerySet[PlanRow]) -> list[tuple[str, str, str]]:
+    """The scans of a PostgreSQL merge walk's first page, and that its rows
+    are looked up by key in the primary key, once, after the others."""
+    [page_plan, *_] = _page_plans(
+        RangeQuerySetWrapper(queryset, step=7), settings=BOUNDED_SORT_SETTINGS
+    )
+    *scans, (kind, index, condition) = _scans(page_plan)
+    assert (kind, index) == ("Index Scan", "testapp_planrow_pkey")
+    assert re.fullmatch(r"\(id = ANY \((\$\d+|\(InitPlan \d+\)\.col\d+)\)\)", condition)
+    # One scan of the serving index, run for each listed value (and one that
+    # takes a whole page of each when their shares fall short).
+    assert len(scans) in (1, 2)
+    assert {index for _, index, _ in scans} == {"plans_row_group_id"}
+    return scans
+
+
 @compiled_only
 def test_merge_page_on_postgresql_reads_keys_from_the_serving_index_then_rows_by_key(
     vendor: str,
@@ -288,49 +307,33 @@ def test_merge_page_on_postgresql_reads_keys_from_the_serving_index_then_rows_by
     if vendor != "postgresql":
         pytest.skip("PostgreSQL's merge pages; elsewhere pk IN (...) always.")
     make_rows(dict.fromkeys(range(1, 6), 30) | dict.fromkeys(range(100, 160), 30))
-    queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3, 4, 5])
 
-    [page_plan, *_] = _page_plans(
-        RangeQuerySetWrapper(queryset, step=7), settings=BOUNDED_SORT_SETTINGS
-    )
+    scans = _merge_page_scans(PlanRow.objects.filter(group_id__in=[1, 2, 3, 4, 5]))
 
-    scans = _scans(page_plan)
-    # One scan of the serving index, run for each listed value (and one that
-    # takes a whole page of each when their shares fall short).
-    assert [kind for kind, _, _ in scans[:-1]] in (
-        ["Index Only Scan"],
-        ["Index Only Scan", "Index Only Scan"],
-    )
-    assert {index for _, index, _ in scans[:-1]} == {"plans_row_group_id"}
+    assert {kind for kind, _, _ in scans} == {"Index Only Scan"}
     assert all(
         re.fullmatch(
             r"\(\(group_id >= (\w+)\.v\) AND \(group_id <= \1\.v\)\)", condition
         )
-        for _, _, condition in scans[:-1]
+        for _, _, condition in scans
     ), scans
-    # The page's rows: the keys looked up in the primary key, once.
-    kind, index, condition = scans[-1]
-    assert (kind, index) == ("Index Scan", "testapp_planrow_pkey")
-    assert re.fullmatch(r"\(id = ANY \((\$\d+|\(InitPlan \d+\)\.col\d+)\)\)", condition)
 
 
 @compiled_only
-def test_merge_branches_on_postgresql_read_rows_if_the_index_lacks_a_filter(
+def test_merge_page_on_postgresql_checks_a_filter_the_index_lacks_on_each_keys_row(
     vendor: str,
 ) -> None:
     if vendor != "postgresql":
-        pytest.skip("Only PostgreSQL merges branches lazily; elsewhere pk IN (...).")
-    # project_id is not in (group_id, id): reading the keys alone would fetch
-    # a row per key, so each branch reads its rows from the (group_id, id)
-    # index scan, with no second trip through the primary key.
+        pytest.skip("PostgreSQL's merge pages; elsewhere pk IN (...) always.")
+    # project_id is not in (group_id, id): the keys come from the index in
+    # its order, each entry's row checked for the filter, never from the
+    # primary key's order.
     make_rows(dict.fromkeys(range(1, 6), 30) | dict.fromkeys(range(100, 160), 30))
     queryset = PlanRow.objects.filter(project_id=1, group_id__in=[1, 2, 3, 4, 5])
 
-    [page_plan, *_] = _page_plans(RangeQuerySetWrapper(queryset, step=7))
+    scans = _merge_page_scans(queryset)
 
-    assert '"Merge Append"' in page_plan
-    assert {index for _, index, _ in _scans(page_plan)} == {"plans_row_group_id"}
-    assert '"Sort"' not in page_plan
+    assert {kind for kind, _, _ in scans} == {"Index Scan"}
 
 
 def test_merge_pages_see_the_rows_written_during_the_walk() -> None:
@@ -356,3 +359,19 @@ def test_merge_pages_see_the_rows_written_during_the_walk() -> None:
 
     assert first == [10, 11, 20, 21]
     assert rest == [25, 30, 35, 41, *range(51, 122, 10), 500]
+
+
+def test_merge_pages_of_a_queryset_grouped_by_its_rows_yield_djangos_rows() -> None:
+    make_rows(dict.fromkeys(range(1, 6), 30) | dict.fromkeys(range(100, 110), 30))
+    queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3, 4, 5]).annotate(
+        rows=Count("id")
+    )
+    wrapper = RangeQuerySetWrapper(queryset, order_by="id", step=7, plan="merge")
+
+    with CaptureQueriesContext(connection) as captured:
+        rows = [(row.pk, row.rows) for row in wrapper]
+
+    assert rows == [(row.pk, row.rows) for row in queryset.order_by("id")]
+    # Grouped, a value's keys would be grouped before they are ordered: no
+    # page reads them first.
+    assert not any("rangeqs_shares" in q["sql"] for q in captured.captured_queries)

@@ -129,9 +129,6 @@ class PageGuard:
     hintable: bool = True
     #: The PostgreSQL settings turned off around a page statement.
     settings: tuple[str, ...] = PLANNER_SETTINGS
-    #: The index holds every column that a page's filters and keys name:
-    #: a page's keys can be read from it alone, without the table's rows.
-    holds_filtered_columns: bool = False
 
     def sorting_bounded_sets(self) -> PageGuard:
         """This guard, for a statement that sorts only sets it bounds."""
@@ -263,38 +260,7 @@ def page_guard(
         index_name=serving.name,
         table=model._meta.db_table,
         hintable=_hintable(serving, in_column),
-        holds_filtered_columns=_holds_filtered_columns(
-            serving, conditions=conditions, keys=keys, model=model
-        ),
     )
-
-
-def _holds_filtered_columns(
-    index: ModelIndex,
-    *,
-    conditions: Sequence[Condition],
-    keys: Sequence[Key],
-    model: type[Model],
-) -> bool:
-    """Whether ``index`` holds the primary key and every column that the
-    filters and the keys name."""
-    if index.expression:
-        return False
-    concrete = model._meta.concrete_model
-    pk = model._meta.pk
-    needed = {key.name for key in keys}
-    if pk is not None:
-        needed.add(str(pk.attname))
-    for condition in conditions:
-        # A right side that is an expression may name other columns.
-        if (
-            condition.field is None
-            or condition.values is None
-            or condition.field.model._meta.concrete_model is not concrete
-        ):
-            return False
-        needed.add(str(condition.field.attname))
-    return needed <= {column.attname for column in index.columns}
 
 
 def _second_way_in(

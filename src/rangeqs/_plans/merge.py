@@ -6,14 +6,13 @@ database merges the values for an IN list (findings §1); each sorts every
 remaining match instead. A merge page asks for the next ``step`` rows of
 each value separately and merges them, in one statement:
 
-- PostgreSQL, when the IN column is an integer, the walk is ordered by the
-  primary key alone and the serving index holds every filtered column:
-  the page's keys come from the serving index alone, a share of each
-  value's next keys from one subquery run for each listed value, and its
-  rows by primary key (``MergePlan._prepare_bounded_keys``): a branch
-  ``group_id = v AND id > z ORDER BY id`` could also be read from the
-  primary key in order, and the planner takes that way when it expects
-  ``v`` sooner than it comes.
+- PostgreSQL, when the IN column is an integer and the walk is ordered by
+  the primary key alone: the page's keys come from the serving index, a
+  share of each value's next keys from one subquery run for each listed
+  value, and its rows by primary key (``MergePlan._prepare_bounded_keys``):
+  a branch ``group_id = v AND id > z ORDER BY id`` could also be read from
+  the primary key in order, and the planner takes that way when it
+  expects ``v`` sooner than it comes.
 - PostgreSQL otherwise runs ``(SELECT <row> ... WHERE group_id = v1 AND id
   > z ORDER BY id LIMIT step) UNION ALL (... v2 ...) ... ORDER BY id LIMIT
   step`` as a Merge Append that pulls rows from the branches only as the
@@ -156,7 +155,7 @@ class MergePlan(PageStrategy):
         else:
             bound = slotted_after(self.keys, slots_for(self.keys, after), connection)
             fields = [key.field for key in self.keys]
-        if self._reads_keys_alone(connection):
+        if self._reads_keys_first(connection):
             return self._prepare_bounded_keys(bound, fields, size, connection)
         branches = [
             self._branch(value, bound) for value in self._branch_values(connection)
@@ -196,12 +195,15 @@ class MergePlan(PageStrategy):
     def _branch(self, value: Any, bound: Q | Expression) -> QuerySet[Any, Any]:
         return self.ordered(self._others.filter(Q(**{self._column: value}), bound))
 
-    def _reads_keys_alone(self, connection: BaseDatabaseWrapper) -> bool:
-        """Whether a page reads its keys from the serving index alone."""
+    def _reads_keys_first(self, connection: BaseDatabaseWrapper) -> bool:
+        """Whether a page reads its keys from the serving index first, then
+        its rows by key."""
         return (
             self.guard is not None
-            and self.guard.holds_filtered_columns
             and connection.vendor in _LAZY_MERGE_VENDORS
+            # Grouped by the model's rows (an aggregate annotation), a
+            # value's keys would be grouped before they are ordered.
+            and self.queryset.query.group_by is None
             and self.compiled_pages
             and len(self.keys) == 1
             and bool(self.keys[0].field.primary_key)
@@ -215,7 +217,7 @@ class MergePlan(PageStrategy):
         size: int,
         connection: BaseDatabaseWrapper,
     ) -> PreparedPage:
-        """PostgreSQL: the page's keys from the serving index alone, then its rows.
+        """PostgreSQL: the page's keys from the serving index, then its rows.
 
         A branch ``col = v AND id > z ORDER BY id LIMIT size`` is ordered by
         the primary key too: when the statistics overcount ``v``, the
@@ -225,7 +227,9 @@ class MergePlan(PageStrategy):
         <= v AND id > z ORDER BY col, id`` (the same rows of an integer
         column): no equality makes ``col`` a constant, so only an index that
         leads with ``(col, id)`` reads them in that order, and every other
-        way needs a sort, which the guard turns off.
+        way needs a sort, which the guard turns off. The keys are read from
+        the index alone where it holds every filtered column; a filter on
+        another column is checked on the row each entry points to.
 
         One subquery, run once per listed value (a lateral join over the
         values in one array parameter), takes the first ``share`` keys of
