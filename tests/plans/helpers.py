@@ -41,6 +41,17 @@ def make_rows(
     return PlanRow.objects.bulk_create(rows)
 
 
+def make_runs(runs: Iterable[tuple[int, int]], *, project_id: int = 1) -> list[PlanRow]:
+    """Rows in id order: ``count`` rows of group ``group`` for each run."""
+    return PlanRow.objects.bulk_create(
+        [
+            PlanRow(project_id=project_id, group_id=group)
+            for group, count in runs
+            for _ in range(count)
+        ]
+    )
+
+
 def make_tags(tags: Iterable[str]) -> list[PlanTag]:
     return PlanTag.objects.bulk_create(PlanTag(tag=tag) for tag in tags)
 

@@ -34,6 +34,7 @@ from rangeqs import RangeQuerySetWrapper
 from rangeqs._plans.bounded import BOUNDED_SORT_SETTINGS, settings_in_front
 from rangeqs._plans.merge import key_share
 from tests.compiled_pages import COMPILED_PAGES
+from tests.plans.helpers import make_runs
 from tests.testapp.models import BoundedRow, PlanRow
 from tests.testapp.models.bounded import make_tenant
 
@@ -697,14 +698,8 @@ def _keys_read(nodes: list[dict[str, Any]]) -> int:
 
 
 def _grouped_rows(runs: list[tuple[int, int]]) -> None:
-    """Rows in id order: ``count`` rows of group ``group`` for each run."""
-    PlanRow.objects.bulk_create(
-        [
-            PlanRow(project_id=1, group_id=group)
-            for group, count in runs
-            for _ in range(count)
-        ]
-    )
+    """:func:`make_runs`, then ANALYZE."""
+    make_runs(runs)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {connection.ops.quote_name(PlanRow._meta.db_table)}")
 

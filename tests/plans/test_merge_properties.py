@@ -20,6 +20,7 @@ from hypothesis.extra.django import TestCase
 
 from rangeqs import RangeQuerySetWrapper
 from tests.compiled_pages import COMPILED_PAGES
+from tests.plans.helpers import make_runs
 from tests.testapp.models import PlanRow
 
 
@@ -40,13 +41,7 @@ class MergeByKeysProperties(TestCase):
         descending: bool,
         stop: int,
     ) -> None:
-        PlanRow.objects.bulk_create(
-            [
-                PlanRow(project_id=1, group_id=group)
-                for group, count in runs
-                for _ in range(count)
-            ]
-        )
+        make_runs(runs)
         queryset = PlanRow.objects.filter(group_id__in=listed)
         order_by = "-id" if descending else "id"
         expected = list(queryset.order_by(order_by).values_list("pk", flat=True))

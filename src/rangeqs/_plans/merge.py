@@ -45,7 +45,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
-from django.db.models import Expression, F, Q
+from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Lookup
 
 from rangeqs import _django
@@ -72,7 +73,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import Field, QuerySet
+    from django.db.models import Expression, Field, QuerySet
     from django.db.models.sql.compiler import SQLCompiler, _AsSqlType
 
     from rangeqs._keys import Key
@@ -250,7 +251,8 @@ class MergePlan(PageStrategy):
             self._field, db_values(self._field, values, connection), connection
         )
         assert table is not None
-        listed = _ListedValue(output_field=self._field)
+        # The value that the lateral subquery over rangeqs_values is run for.
+        listed = RawSQL("rangeqs_values.v", (), output_field=self._field)
         prefix = "-" if key.descending else ""
         first_keys = (
             self._others.filter(
@@ -260,12 +262,10 @@ class MergePlan(PageStrategy):
             .order_by(f"{prefix}{self._column}", key.ordering)
             .values_list("pk")
         )
-        share = key_share(size, len(values))
         shared = _SharedKeys(
             values=table,
-            share=first_keys[:share],
-            whole=first_keys[:size],
-            share_size=share,
+            keys=first_keys,
+            share=key_share(size, len(values)),
             size=size,
             descending=key.descending,
         )
@@ -440,23 +440,27 @@ class _MergedKeys:
 @dataclass(frozen=True)
 class _SharedKeys:
     """The next ``size`` primary keys of a page whose keys the serving index
-    gives alone: ``share`` keys of each listed value, or ``whole`` ones
-    when those fall short (see ``MergePlan._prepare_bounded_keys``)."""
+    gives: the first ``share`` of ``keys`` for each listed value, or the
+    first ``size`` when those fall short (see
+    ``MergePlan._prepare_bounded_keys``)."""
 
     #: The listed values as a derived table ``rangeqs_values(v)``.
     values: tuple[str, list[Any]]
-    #: A value's first ``share_size`` keys, then its first ``size``.
-    share: QuerySet[Any, Any]
-    whole: QuerySet[Any, Any]
-    share_size: int
+    #: One listed value's keys, in the page's order.
+    keys: QuerySet[Any, Any]
+    share: int
     size: int
     descending: bool
     outer: str = "{lhs} = ANY(ARRAY({keys}))"
 
     def compile(self, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
         values_sql, values_params = self.values
-        _, share_sql, share_params = _django.compile_statement(self.share, connection)
-        _, whole_sql, whole_params = _django.compile_statement(self.whole, connection)
+        _, share_sql, share_params = _django.compile_statement(
+            self.keys[: self.share], connection
+        )
+        _, whole_sql, whole_params = _django.compile_statement(
+            self.keys[: self.size], connection
+        )
         if self.descending:
             last, nearest, within, direction = "min", "max", ">=", "DESC"
         else:
@@ -472,7 +476,7 @@ class _SharedKeys:
             f"CROSS JOIN LATERAL ({share_sql}) AS rangeqs_next(pk)), "
             f"rangeqs_cut AS MATERIALIZED (SELECT {nearest}(last) AS cut FROM ("
             f"SELECT {last}(pk) AS last FROM rangeqs_shares GROUP BY v "
-            f"HAVING count(*) = {self.share_size:d}) AS rangeqs_filled), "
+            f"HAVING count(*) = {self.share:d}) AS rangeqs_filled), "
             "rangeqs_enough AS MATERIALIZED (SELECT cut IS NULL OR (SELECT count(*) "
             f"FROM rangeqs_shares WHERE pk {within} cut) >= {self.size:d} AS enough "
             "FROM rangeqs_cut) "
@@ -486,20 +490,6 @@ class _SharedKeys:
         )
         params = [*values_params, *share_params, *values_params, *whole_params]
         return sql, params
-
-
-class _ListedValue(Expression):
-    """The listed value that a lateral subquery over ``rangeqs_values`` is
-    run for."""
-
-    def as_sql(
-        self,
-        compiler: SQLCompiler,
-        connection: BaseDatabaseWrapper,
-        template: str | None = None,
-        **extra_context: Any,
-    ) -> _AsSqlType:
-        return "rangeqs_values.v", ()
 
 
 def key_share(size: int, values: int) -> int:
