@@ -84,17 +84,23 @@ def walk_with_changes(
     changes: Sequence[tuple[list[dict[str, Any]], list[int]]],
     make: Callable[[dict[str, Any]], Entry],
     entries: dict[int, Entry],
+    *,
+    after_walk: set[int] | None = None,
 ) -> tuple[list[int], set[int]]:
     """Walk ``wrapper`` batch by batch, and after each batch insert and delete
     rows as the next item of ``changes`` says (deletes pick among the rows
-    still alive by index). ``entries`` gains the inserted rows.
+    still alive by index). ``entries`` gains the inserted rows, and
+    ``after_walk`` those inserted after the last batch, when the walk had
+    read its last page (a short one ends it).
 
     Returns the pks yielded, in order, and the pks deleted.
     """
     deleted: set[int] = set()
     yielded: list[int] = []
     pending = list(changes)
+    inserted_last: set[int] = set()
     for batch in wrapper.batches():
+        inserted_last = set()
         yielded.extend(entry.pk for entry in batch)
         if not pending:
             continue
@@ -102,12 +108,15 @@ def walk_with_changes(
         for values in inserts:
             entry = make(values)
             entries[entry.pk] = entry
+            inserted_last.add(entry.pk)
         alive = sorted(set(entries) - deleted)
         for index in deletes:
             if alive:
                 victim = alive[index % len(alive)]
                 Entry.objects.filter(pk=victim).delete()
                 deleted.add(victim)
+    if after_walk is not None:
+        after_walk |= inserted_last
     return yielded, deleted
 
 

@@ -25,6 +25,7 @@ from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.db.transaction import TransactionManagementError
@@ -35,7 +36,7 @@ from rangeqs._plans.bounded import BOUNDED_SORT_SETTINGS, settings_in_front
 from rangeqs._plans.merge import key_share
 from tests.compiled_pages import COMPILED_PAGES
 from tests.plans.helpers import make_runs
-from tests.testapp.models import BoundedRow, PlanRow
+from tests.testapp.models import BareTag, BoundedRow, PlanRow, PlanTag, SeenRow
 from tests.testapp.models.bounded import make_tenant
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ def _indexes_read(nodes: list[dict[str, Any]]) -> set[str]:
         if "Index Name" in node
         and not (
             node["Index Name"].endswith("_pkey")
+            and node["Node Type"] in {"Index Scan", "Bitmap Index Scan"}
             and re.fullmatch(
                 r"\(id = ANY \((\$\d+|\(InitPlan \d+\)\.col\d+)\)\)",
                 node.get("Index Cond", ""),
@@ -132,23 +134,51 @@ def _indexes_read(nodes: list[dict[str, Any]]) -> set[str]:
 def _unbounded_sorts(
     top: dict[str, Any], *, branches: int, step: int
 ) -> list[dict[str, Any]]:
-    """The sorts of a PostgreSQL plan, but a merge page's sort of its keys:
-    in the statement that computes them once (an InitPlan), of the at most
-    ``step`` keys each branch appends."""
+    """The sorts of a PostgreSQL plan, but those of the sets a merge page
+    bounds itself: its keys, in the statement that computes them once (an
+    InitPlan), where every read of the table is cut by a LIMIT and at most
+    ``step`` keys of each of ``branches`` are sorted; and the rows it looks up
+    by those keys in the primary key, at most a page of them."""
 
     def sorts(node: dict[str, Any], in_keys: bool) -> Iterator[dict[str, Any]]:
         in_keys = in_keys or node.get("Parent Relationship") == "InitPlan"
         children = node.get("Plans", [])
         if "Sort" in node["Node Type"] and not (
-            in_keys
-            and [child["Node Type"] for child in children] == ["Append"]
-            and children[0]["Actual Rows"] <= branches * step
+            (
+                in_keys
+                and children[0]["Actual Rows"] <= branches * step
+                and _reads_cut_by_limits(children[0])
+            )
+            or _rows_by_key(children[0])
         ):
             yield node
         for child in children:
             yield from sorts(child, in_keys)
 
     return list(sorts(top, False))
+
+
+def _reads_cut_by_limits(node: dict[str, Any]) -> bool:
+    """Every scan of a table under ``node`` is under a LIMIT below it."""
+    if node["Node Type"] == "Limit":
+        return True
+    if "Relation Name" in node:
+        return False
+    return all(_reads_cut_by_limits(child) for child in node.get("Plans", ()))
+
+
+def _rows_by_key(node: dict[str, Any]) -> bool:
+    """``node`` looks a page of rows up in the primary key by their keys."""
+    return (
+        node["Node Type"] == "Index Scan"
+        and node["Index Name"].endswith("_pkey")
+        and node["Actual Rows"] <= STEP
+        and re.fullmatch(
+            r"\(id = ANY \((\$\d+|\(InitPlan \d+\)\.col\d+)\)\)",
+            node.get("Index Cond", ""),
+        )
+        is not None
+    )
 
 
 def _json_items(value: Any) -> Iterator[tuple[str, Any]]:
@@ -552,78 +582,140 @@ def test_a_value_the_statistics_undercount_is_still_read_in_index_order(
         assert _indexes_read(nodes) == {"plans_row_group_id"}, sql
 
 
-@pytest.fixture(params=["overcounted", "clustered ahead"])
-def group_found_later_than_expected(
-    request: pytest.FixtureRequest,
-) -> Iterator[QuerySet[PlanRow]]:
-    """Group 1's rows lie far after where the planner expects the next ones.
+#: For each model: the IN column, the listed values (the late one first),
+#: the other values (SQL in ``i``, the row's number, ``%%`` for ``%``), the
+#: other columns' values, the walk's orders and the index that serves them.
+LATE_ROWS: dict[
+    type[PlanRow | PlanTag | SeenRow],
+    tuple[str, list[Any], str, dict[str, str], list[tuple[str, ...]], str],
+] = {
+    PlanRow: (
+        "group_id",
+        [1, 3, 5],
+        "2 + i %% 200",
+        {"project_id": "1", "hash": "''"},
+        [("id",)],
+        "plans_row_group_id",
+    ),
+    PlanTag: (
+        "tag",
+        ["t1", "t3", "t5"],
+        "'t' || (2 + i %% 200)",
+        {},
+        [("id",)],
+        "plans_tag_tag_id",
+    ),
+    SeenRow: (
+        "group_id",
+        [1, 3, 5],
+        "2 + i %% 200",
+        # Growing with the id, as a creation date does: the index (seen,
+        # id) gives the walk's order as the primary key gives id's.
+        {"seen": "i / 3"},
+        [("seen", "id"), ("-seen", "-id")],
+        "plans_seen_group",
+    ),
+}
 
-    ``overcounted``: every other row of 40,000 is group 1 when the table is
-    analyzed, then all but its last 20 rows are deleted (a deletion walk's
-    table between two ``ANALYZE`` runs). ``clustered ahead``: group 1 is
-    half of the table, correctly counted, but its rows are the last 20,000,
-    as a group's rows are where ids grow with time. Either way the planner
-    expects group 1 to fill a page from the first entries of the primary key
-    and walks it, filtering out every row before group 1's (measured on
-    PostgreSQL 15 on the code before merge pages read their keys from the
-    serving index alone).
-    """
+
+def _late_rows(
+    model: type[PlanRow | PlanTag | SeenRow], when: str, delete: str | None = None
+) -> Iterator[QuerySet[Any]]:
+    """40,000 rows of ``model``, the late value's where ``when`` holds of
+    ``i``, then ANALYZE, then the late value's rows that ``delete`` (SQL;
+    ``%(late)s`` is the late value) names deleted; the walk over the listed
+    values, autovacuum off meanwhile."""
     if connection.vendor != "postgresql":
         pytest.skip("the planner settings that pin a page are PostgreSQL's")
-    table = connection.ops.quote_name(PlanRow._meta.db_table)
+    column, listed, others, extra, _, _ = LATE_ROWS[model]
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = ", ".join([column, *extra])
+    values = ", ".join(
+        [f"CASE WHEN {when} THEN %(late)s ELSE {others} END", *extra.values()]
+    )
+    late = {"late": listed[0]}
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
-        if request.param == "overcounted":
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {values} "
+            "FROM generate_series(1, 40000) AS i",
+            late,
+        )
+        cursor.execute(f"ANALYZE {table}")
+        if delete is not None:
             cursor.execute(
-                f"INSERT INTO {table} (project_id, group_id, hash) "
-                "SELECT 1, CASE WHEN i % 2 = 0 THEN 1 ELSE 2 + i % 200 END, '' "
-                "FROM generate_series(1, 40000) AS i"
+                f"DELETE FROM {table} WHERE {column} = %(late)s AND {delete}", late
             )
-            cursor.execute(f"ANALYZE {table}")
-            cursor.execute(
-                f"DELETE FROM {table} WHERE group_id = 1 AND id < "
-                f"(SELECT id FROM {table} WHERE group_id = 1 "
-                "ORDER BY id DESC LIMIT 1 OFFSET 19)"
-            )
-        else:
-            cursor.execute(
-                f"INSERT INTO {table} (project_id, group_id, hash) "
-                "SELECT 1, CASE WHEN i > 20000 THEN 1 ELSE 2 + i % 200 END, '' "
-                "FROM generate_series(1, 40000) AS i"
-            )
-            cursor.execute(f"ANALYZE {table}")
     try:
-        yield PlanRow.objects.filter(group_id__in=[1, 3, 5])
+        yield model._default_manager.filter(**{f"{column}__in": listed})
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE {table} RESET (autovacuum_enabled)")
 
 
+LATE_WALKS = [
+    pytest.param((model, order_by), id=f"{model.__name__}-{','.join(order_by)}")
+    for model, (*_, orders, _) in LATE_ROWS.items()
+    for order_by in orders
+]
+
+
+@pytest.fixture(params=["overcounted", "clustered ahead"])
+def found_later_than_expected(
+    request: pytest.FixtureRequest, walk: tuple[type[Any], tuple[str, ...]]
+) -> Iterator[QuerySet[Any]]:
+    """The late value's rows lie far after where the planner expects the next
+    ones.
+
+    ``overcounted``: every other row of 40,000 is the late value's when the
+    table is analyzed, then all but its last 20 rows are deleted (a deletion
+    walk's table between two ``ANALYZE`` runs). ``clustered ahead``: the late
+    value is half of the table, correctly counted, but its rows are the last
+    20,000, as a group's rows are where ids grow with time. Either way the
+    planner expects the late value to fill a page from the first entries of
+    the primary key (of ``(seen, id)``) and walks it, filtering out every row
+    before the late value's (measured on PostgreSQL 15 and 18 on the code
+    before merge pages read their keys from the serving index alone).
+    """
+    model, _ = walk
+    if request.param == "overcounted":
+        column = LATE_ROWS[model][0]
+        table = connection.ops.quote_name(model._meta.db_table)
+        yield from _late_rows(
+            model,
+            "i %% 2 = 0",
+            delete=f"id < (SELECT id FROM {table} WHERE {column} = %(late)s "
+            "ORDER BY id DESC LIMIT 1 OFFSET 19)",
+        )
+    else:
+        yield from _late_rows(model, "i > 20000")
+
+
+@pytest.mark.parametrize("walk", LATE_WALKS)
 def test_merge_pages_keep_to_the_serving_index_when_a_value_comes_later_than_expected(
-    group_found_later_than_expected: QuerySet[PlanRow],
+    found_later_than_expected: QuerySet[Any], walk: tuple[type[Any], tuple[str, ...]]
 ) -> None:
     if not COMPILED_PAGES:
         pytest.skip("the fallback's merge page sorts its candidate rows")
-    queryset = group_found_later_than_expected
-    wrapper = RangeQuerySetWrapper(queryset, order_by="id", step=STEP)
+    model, order_by = walk
+    queryset = found_later_than_expected
+    serving = LATE_ROWS[model][5]
 
-    with CaptureQueriesContext(connection) as captured:
-        rows = [row.pk for row in wrapper]
+    plans = _merge_walk_plans(queryset, order_by)
 
-    assert wrapper.plan == "merge"
-    assert rows == list(queryset.order_by("id").values_list("pk", flat=True))
-    plans = _page_plans(captured.captured_queries, table=PlanRow._meta.db_table)
     assert len(plans) >= 3
     for sql, plan in plans:
         nodes = list(_nodes(plan[0]["Plan"]))
-        # A walk of the primary key that filters the rows of other groups
-        # reads every row before group 1's.
-        assert not [n for n in nodes if n.get("Rows Removed by Filter", 0) > STEP], (
-            [(n["Node Type"], n.get("Index Name")) for n in nodes],
-            sql,
-        )
+        # A walk of the primary key (of (seen, id)) that filters the rows of
+        # other values reads every row before the late value's. (A window
+        # filters the ends of the values' shares out of the shares.)
+        assert not [
+            n
+            for n in nodes
+            if "Relation Name" in n and n.get("Rows Removed by Filter", 0) > STEP
+        ], ([(n["Node Type"], n.get("Index Name")) for n in nodes], sql)
         assert not _unbounded_sorts(plan[0]["Plan"], branches=3, step=STEP), sql
-        assert _indexes_read(nodes) == {"plans_row_group_id"}, sql
+        assert _indexes_read(nodes) == {serving}, sql
         top = plan[0]["Plan"]
         # At most a step of keys per branch, each with its heap page (the
         # table is not vacuumed: no page is known all-visible, and the first
@@ -633,42 +725,28 @@ def test_merge_pages_keep_to_the_serving_index_when_a_value_comes_later_than_exp
         assert buffers <= 10 * STEP, (buffers, sql)
 
 
-@pytest.fixture
-def group_thinned_since_analyze() -> Iterator[QuerySet[PlanRow]]:
-    """Group 1 keeps every 20th of its 20,000 rows where the statistics count
-    all of them.
+@pytest.fixture(params=[PlanRow, PlanTag], ids=["integer", "text"])
+def thinned_since_analyze(request: pytest.FixtureRequest) -> Iterator[QuerySet[Any]]:
+    """The late value keeps every 20th of its 20,000 rows where the
+    statistics count all of them.
 
-    Every other row of 40,000 is group 1 when the table is analyzed; then
-    19 of each 20 of group 1's rows are deleted. A page that walks group 1
-    alone (``group_id = 1 AND id > z``) is expected to find its rows at every
-    other entry of the primary key and walks it, about 40 entries for each
-    row of group 1 (measured on PostgreSQL 15 on the code before such pages
-    became a range of the IN column).
+    Every other row of 40,000 is the late value's when the table is
+    analyzed; then 19 of each 20 of them are deleted. A page that walks the
+    value alone (``group_id = 1 AND id > z``) is expected to find its rows at
+    every other entry of the primary key and walks it, about 40 entries for
+    each row of the value (measured on PostgreSQL 15 on the code before such
+    pages became a range of the IN column).
     """
-    if connection.vendor != "postgresql":
-        pytest.skip("the planner settings that pin a page are PostgreSQL's")
-    table = connection.ops.quote_name(PlanRow._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
-        cursor.execute(
-            f"INSERT INTO {table} (project_id, group_id, hash) "
-            "SELECT 1, CASE WHEN i % 2 = 0 THEN 1 ELSE 2 + i % 200 END, '' "
-            "FROM generate_series(1, 40000) AS i"
-        )
-        cursor.execute(f"ANALYZE {table}")
-        cursor.execute(f"DELETE FROM {table} WHERE group_id = 1 AND id % 40 <> 0")
-    try:
-        yield PlanRow.objects.filter(group_id__in=[1, 3, 5])
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE {table} RESET (autovacuum_enabled)")
+    yield from _late_rows(request.param, "i %% 2 = 0", delete="id %% 40 <> 0")
 
 
 def test_partition_pages_that_walk_one_value_keep_to_the_serving_index(
-    group_thinned_since_analyze: QuerySet[PlanRow],
+    thinned_since_analyze: QuerySet[Any],
 ) -> None:
-    queryset = group_thinned_since_analyze
-    order_by = ("group_id", "id")
+    queryset = thinned_since_analyze
+    model = queryset.model
+    column, *_, serving = LATE_ROWS[model]
+    order_by = (column, "id")
     wrapper = RangeQuerySetWrapper(queryset, order_by=order_by, step=STEP)
 
     with CaptureQueriesContext(connection) as captured:
@@ -676,8 +754,8 @@ def test_partition_pages_that_walk_one_value_keep_to_the_serving_index(
 
     assert wrapper.plan == "partition"
     assert rows == list(queryset.order_by(*order_by).values_list("pk", flat=True))
-    plans = _page_plans(captured.captured_queries, table=PlanRow._meta.db_table)
-    # Group 1's 500 rows: five pages, the last ones walked alone.
+    plans = _page_plans(captured.captured_queries, table=model._meta.db_table)
+    # The value's 500 rows: five pages, the last ones walked alone.
     assert len(plans) >= 5
     for sql, plan in plans:
         nodes = list(_nodes(plan[0]["Plan"]))
@@ -685,7 +763,7 @@ def test_partition_pages_that_walk_one_value_keep_to_the_serving_index(
             [(n["Node Type"], n.get("Index Name")) for n in nodes],
             sql,
         )
-        assert _indexes_read(nodes) == {"plans_row_group_id"}, sql
+        assert _indexes_read(nodes) == {serving}, sql
 
 
 def _keys_read(nodes: list[dict[str, Any]]) -> int:
@@ -697,36 +775,57 @@ def _keys_read(nodes: list[dict[str, Any]]) -> int:
     )
 
 
-def _grouped_rows(runs: list[tuple[int, int]]) -> None:
-    """:func:`make_runs`, then ANALYZE."""
-    make_runs(runs)
+#: A walk ordered by the primary key, and one by compound keys, with the
+#: model whose index serves each.
+KEY_SHAPES: dict[str, tuple[type[PlanRow | SeenRow], tuple[str, ...], str]] = {
+    "id": (PlanRow, ("id",), "plans_row_group_id"),
+    "-id": (PlanRow, ("-id",), "plans_row_group_id"),
+    "seen,id": (SeenRow, ("seen", "id"), "plans_seen_group"),
+    "-seen,-id": (SeenRow, ("-seen", "-id"), "plans_seen_group"),
+}
+
+
+def _grouped_rows(model: type[PlanRow | SeenRow], runs: list[tuple[int, int]]) -> None:
+    """Rows in runs of one group (:func:`make_runs`), then ANALYZE. SeenRow's
+    ``seen`` grows by one every other row, so that ``id`` breaks its ties."""
+    if model is PlanRow:
+        make_runs(runs)
+    else:
+        SeenRow.objects.bulk_create(
+            SeenRow(group_id=group, seen=n // 2)
+            for n, group in enumerate(
+                group for group, count in runs for _ in range(count)
+            )
+        )
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(PlanRow._meta.db_table)}")
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _merge_walk_plans(
-    queryset: QuerySet[PlanRow], order_by: str
+    queryset: QuerySet[Any], order_by: tuple[str, ...]
 ) -> list[tuple[str, Any]]:
     wrapper = RangeQuerySetWrapper(queryset, order_by=order_by, step=STEP)
     with CaptureQueriesContext(connection) as captured:
         rows = [row.pk for row in wrapper]
     assert wrapper.plan == "merge"
-    assert rows == list(queryset.order_by(order_by).values_list("pk", flat=True))
-    return _page_plans(captured.captured_queries, table=PlanRow._meta.db_table)
+    assert rows == list(queryset.order_by(*order_by).values_list("pk", flat=True))
+    return _page_plans(captured.captured_queries, table=queryset.model._meta.db_table)
 
 
-@pytest.mark.parametrize("order_by", ["id", "-id"])
+@pytest.mark.parametrize("shape", KEY_SHAPES)
 def test_merge_pages_read_a_share_of_each_values_keys_when_the_values_interleave(
-    vendor: str, order_by: str
+    vendor: str, shape: str
 ) -> None:
     if vendor != "postgresql" or not COMPILED_PAGES:
         pytest.skip("PostgreSQL's compiled merge pages read keys from the index")
+    model, order_by, serving = KEY_SHAPES[shape]
     # 20 listed groups of 60 rows, one row of each in turn, among others,
     # and a listed group of 3 rows at either end, short of its share.
     _grouped_rows(
-        [(41, 3), *[(group, 1) for _ in range(60) for group in range(1, 41)], (42, 3)]
+        model,
+        [(41, 3), *[(group, 1) for _ in range(60) for group in range(1, 41)], (42, 3)],
     )
-    queryset = PlanRow.objects.filter(group_id__in=[*range(1, 21), 41, 42])
+    queryset = model._default_manager.filter(group_id__in=[*range(1, 21), 41, 42])
 
     plans = _merge_walk_plans(queryset, order_by)
 
@@ -739,23 +838,29 @@ def test_merge_pages_read_a_share_of_each_values_keys_when_the_values_interleave
         # Every group's share of the page and no more: a group's whole next
         # page of keys would be 20 x 60 at the start of the walk.
         assert _keys_read(nodes) <= 22 * share, sql
-        assert _indexes_read(nodes) == {"plans_row_group_id"}, sql
+        assert _indexes_read(nodes) == {serving}, sql
         assert not _unbounded_sorts(plan[0]["Plan"], branches=22, step=share), sql
 
 
-@pytest.mark.parametrize("order_by", ["id", "-id"])
+@pytest.mark.parametrize("shape", KEY_SHAPES)
 def test_merge_pages_read_a_whole_page_of_each_value_when_one_value_comes_first(
-    vendor: str, order_by: str
+    vendor: str, shape: str
 ) -> None:
     if vendor != "postgresql" or not COMPILED_PAGES:
         pytest.skip("PostgreSQL's compiled merge pages read keys from the index")
+    model, order_by, serving = KEY_SHAPES[shape]
     # Group 1's 250 rows together, then the other groups' in turn, then
     # group 2's 250: at either end a group fills its share of the page
     # long before the others have theirs.
     _grouped_rows(
-        [(1, 250), *[(group, 1) for _ in range(30) for group in range(3, 21)], (2, 250)]
+        model,
+        [
+            (1, 250),
+            *[(group, 1) for _ in range(30) for group in range(3, 21)],
+            (2, 250),
+        ],
     )
-    queryset = PlanRow.objects.filter(group_id__in=range(1, 21))
+    queryset = model._default_manager.filter(group_id__in=range(1, 21))
 
     plans = _merge_walk_plans(queryset, order_by)
 
@@ -767,5 +872,38 @@ def test_merge_pages_read_a_whole_page_of_each_value_when_one_value_comes_first(
         # The first reads the shares; the second a whole page of each value.
         whole_pages += scans[1]["Actual Loops"] > 0
         assert _keys_read(nodes) <= 20 * (key_share(STEP, 20) + STEP), sql
-        assert _indexes_read(nodes) == {"plans_row_group_id"}, sql
+        assert _indexes_read(nodes) == {serving}, sql
     assert whole_pages >= 2
+
+
+@pytest.fixture
+def tags_under_an_undeclared_collation() -> Iterator[None]:
+    """BareTag's column compared case-insensitively by a collation set outside
+    Django: the model declares none."""
+    if settings.RANGEQS_TEST_DATABASE != "postgresql15":
+        pytest.skip("a nondeterministic collation needs PostgreSQL with ICU")
+    table = connection.ops.quote_name(BareTag._meta.db_table)
+    alter = f"ALTER TABLE {table} ALTER COLUMN tag TYPE varchar(20) COLLATE "
+    with connection.cursor() as cursor:
+        cursor.execute(f'{alter} "rangeqs_case_insensitive"')
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'{alter} "default"')
+
+
+@pytest.mark.usefixtures("tags_under_an_undeclared_collation")
+@pytest.mark.parametrize("order_by", ["id", "-id"])
+def test_merge_pages_yield_each_row_once_under_a_collation_django_does_not_know(
+    order_by: str,
+) -> None:
+    # "a" and "A" are one value to the column, two to Python.
+    BareTag.objects.bulk_create(
+        BareTag(tag=tag) for tag in ["a", "A", "b", "B", "c"] * 30
+    )
+    queryset = BareTag.objects.filter(tag__in=["a", "A", "b"])
+
+    rows = [row.pk for row in RangeQuerySetWrapper(queryset, order_by=order_by, step=7)]
+
+    assert rows == list(queryset.order_by(order_by).values_list("pk", flat=True))

@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from rangeqs._plans.bounded import BOUNDED_SORT_SETTINGS
 from rangeqs.wrapper import RangeQuerySetWrapper
 from tests.compiled_pages import compiled_only, merge_page_statements
-from tests.plans.helpers import explain_sql, make_rows, row_statements
-from tests.testapp.models import PlanRow
+from tests.plans.helpers import explain_sql, make_rows, make_tags, row_statements
+from tests.testapp.models import PatternTag, PlanRow, PlanTag
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -254,15 +254,18 @@ def test_merge_sorts_no_more_than_the_branches_return(vendor: str) -> None:
 
     assert "plans_row_group_id" in keys_plan
     if vendor == "postgresql":
-        # The keys the branches append, at most a step each; never the rows.
+        # The keys the branches append, at most a step each, each once;
+        # never the rows.
         sorts = [
             node
             for node in _plan_nodes(json.loads(keys_plan)[0]["Plan"])
             if "Sort" in node["Node Type"]
         ]
-        assert [[child["Node Type"] for child in node["Plans"]] for node in sorts] == [
-            ["Append"]
-        ]
+        assert len(sorts) == 1
+        below = sorts[0]["Plans"]
+        while [child["Node Type"] for child in below] in (["Aggregate"], ["Unique"]):
+            below = below[0]["Plans"]
+        assert [child["Node Type"] for child in below] == ["Append"]
     elif vendor == "sqlite":
         assert "TEMP B-TREE" not in keys_plan
     else:
@@ -284,19 +287,23 @@ def _scans(page_plan: str) -> list[tuple[str, str, str]]:
     ]
 
 
-def _merge_page_scans(queryset: QuerySet[PlanRow]) -> list[tuple[str, str, str]]:
+def _merge_page_scans(
+    queryset: QuerySet[Any], *, serving: str = "plans_row_group_id"
+) -> list[tuple[str, str, str]]:
     """The scans of a PostgreSQL merge walk's first page, and that its rows
     are looked up by key in the primary key, once, after the others."""
-    [page_plan, *_] = _page_plans(
+    plans = _page_plans(
         RangeQuerySetWrapper(queryset, step=7), settings=BOUNDED_SORT_SETTINGS
     )
+    # A text list's classes of equal values are found first, in no table.
+    page_plan = next(plan for plan in plans if _scans(plan))
     *scans, (kind, index, condition) = _scans(page_plan)
-    assert (kind, index) == ("Index Scan", "testapp_planrow_pkey")
+    assert (kind, index) == ("Index Scan", f"{queryset.model._meta.db_table}_pkey")
     assert re.fullmatch(r"\(id = ANY \((\$\d+|\(InitPlan \d+\)\.col\d+)\)\)", condition)
     # One scan of the serving index, run for each listed value (and one that
     # takes a whole page of each when their shares fall short).
     assert len(scans) in (1, 2)
-    assert {index for _, index, _ in scans} == {"plans_row_group_id"}
+    assert {index for _, index, _ in scans} == {serving}
     return scans
 
 
@@ -317,6 +324,47 @@ def test_merge_page_on_postgresql_reads_keys_from_the_serving_index_then_rows_by
         )
         for _, _, condition in scans
     ), scans
+
+
+@compiled_only
+def test_merge_page_of_a_text_column_on_postgresql_reads_a_range_of_each_value(
+    vendor: str,
+) -> None:
+    if vendor != "postgresql":
+        pytest.skip("PostgreSQL's merge pages; elsewhere pk IN (...) always.")
+    make_tags([f"t{n % 40}" for n in range(1200)])
+
+    scans = _merge_page_scans(
+        PlanTag.objects.filter(tag__in=["t1", "t2", "t3"]), serving="plans_tag_tag_id"
+    )
+
+    assert {kind for kind, _, _ in scans} == {"Index Only Scan"}
+    # The range under the column's collation: the listed value's own.
+    assert all(
+        re.fullmatch(
+            r"\(\(\(?tag\)?(::text)? >= \(?(\w+)\.v\)?(::text)?\) "
+            r"AND \(\(?tag\)?(::text)? <= \(?\2\.v\)?(::text)?\)\)",
+            condition,
+        )
+        for _, _, condition in scans
+    ), scans
+
+
+def test_merge_pages_of_a_text_column_its_index_orders_by_pattern_read_no_range() -> (
+    None
+):
+    # varchar_pattern_ops serves tag = v ORDER BY id, never a range of tag
+    # under its collation: a page of that form would sort each value's rows.
+    PatternTag.objects.bulk_create(PatternTag(tag=f"t{n % 40}") for n in range(1200))
+    queryset = PatternTag.objects.filter(tag__in=["t1", "t2", "t3"])
+    wrapper = RangeQuerySetWrapper(queryset, order_by="id", step=7)
+
+    with CaptureQueriesContext(connection) as captured:
+        rows = [row.pk for row in wrapper]
+
+    assert wrapper.plan == "merge"
+    assert rows == list(queryset.order_by("id").values_list("pk", flat=True))
+    assert not any("rangeqs_shares" in q["sql"] for q in captured.captured_queries)
 
 
 @compiled_only

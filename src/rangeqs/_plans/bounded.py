@@ -127,6 +127,11 @@ class PageGuard:
     #: The index can be named in a hint: its name is the one the model
     #: declares, and it leads with the IN column a page walks.
     hintable: bool = True
+    #: The index orders the IN column by the column's own comparison (no
+    #: operator class of its own): a range of one value on the column is
+    #: read from it. ``varchar_pattern_ops`` serves ``=`` but no range
+    #: under the column's collation.
+    ranges_in_column: bool = True
     #: The PostgreSQL settings turned off around a page statement.
     settings: tuple[str, ...] = PLANNER_SETTINGS
 
@@ -260,6 +265,7 @@ def page_guard(
         index_name=serving.name,
         table=model._meta.db_table,
         hintable=_hintable(serving, in_column),
+        ranges_in_column=_ranges(serving, in_column),
     )
 
 
@@ -301,6 +307,13 @@ def _hintable(index: ModelIndex, in_column: str | None) -> bool:
         bool(index.columns) and index.columns[0].attname == in_column
     )
     return declared and leads
+
+
+def _ranges(index: ModelIndex, in_column: str | None) -> bool:
+    return any(
+        column.attname == in_column and column.opclass is None
+        for column in index.columns
+    )
 
 
 def _one_value_page(

@@ -6,13 +6,14 @@ database merges the values for an IN list (findings §1); each sorts every
 remaining match instead. A merge page asks for the next ``step`` rows of
 each value separately and merges them, in one statement:
 
-- PostgreSQL, when the IN column is an integer and the walk is ordered by
-  the primary key alone: the page's keys come from the serving index, a
-  share of each value's next keys from one subquery run for each listed
-  value, and its rows by primary key (``MergePlan._prepare_bounded_keys``):
-  a branch ``group_id = v AND id > z ORDER BY id`` could also be read from
-  the primary key in order, and the planner takes that way when it
-  expects ``v`` sooner than it comes.
+- PostgreSQL, when the IN column is an integer or text and the keys are
+  of one direction and never NULL: the page's keys come from the serving
+  index, a share of each value's next keys from one subquery run for each
+  listed value, and its rows by primary key
+  (``MergePlan._prepare_bounded_keys``): a branch ``group_id = v AND id > z
+  ORDER BY id`` could also be read from the primary key in order (by
+  ``(seen, id)``, from an index on them), and the planner takes that way
+  when it expects ``v`` sooner than it comes.
 - PostgreSQL otherwise runs ``(SELECT <row> ... WHERE group_id = v1 AND id
   > z ORDER BY id LIMIT step) UNION ALL (... v2 ...) ... ORDER BY id LIMIT
   step`` as a Merge Append that pulls rows from the branches only as the
@@ -45,7 +46,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections
-from django.db.models import F, Q
+from django.db.models import F, FloatField, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Lookup
 
@@ -88,6 +89,13 @@ MERGE_MAX_VALUES = 100
 # The name under which a merge branch selects the primary key.
 _MERGED_PK = "rangeqs_pk"
 
+# The first sort key of a page by keys other than the primary key: one value
+# for every row, which changes no order, but volatile, so that no index gives
+# the page's order. Its rows, looked up by key, are sorted (at most a page of
+# them); with sorts off an index that gives the keys' order would otherwise
+# be walked for them, filtering out every other row, to save that sort.
+_SORTED_ROWS_FIRST = RawSQL("random() * 0", (), output_field=FloatField())
+
 # The planners whose ordered UNION ALL reads its branches lazily.
 _LAZY_MERGE_VENDORS = frozenset({"postgresql"})
 
@@ -112,7 +120,9 @@ class MergePlan(PageStrategy):
         assert len(set(condition.values)) <= MERGE_MAX_VALUES
         # Found by the database at the first page (no query at construction).
         self._values: list[Any] | None = None
-        self._union = " UNION ALL "
+        # Whether those hold one value per class of values the column finds
+        # equal: two of a class would make two branches of the same rows.
+        self._one_per_class = True
         self._pages: dict[tuple[int, tuple[bool, ...] | None], PreparedPage] = {}
 
     def _branch_values(self, connection: BaseDatabaseWrapper) -> list[Any]:
@@ -135,9 +145,12 @@ class MergePlan(PageStrategy):
                 # they are in the database. Text without a table of its values
                 # here: a UNION drops the rows two branches both return.
                 self._values = listed
-                if is_text(self._field):
-                    self._union = " UNION "
+                self._one_per_class = len(listed) <= 1 or not is_text(self._field)
         return self._values
+
+    @property
+    def _union(self) -> str:
+        return " UNION ALL " if self._one_per_class else " UNION "
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
         if not self._branch_values(connections[self.queryset.db]):
@@ -199,6 +212,7 @@ class MergePlan(PageStrategy):
     def _reads_keys_first(self, connection: BaseDatabaseWrapper) -> bool:
         """Whether a page reads its keys from the serving index first, then
         its rows by key."""
+        self._branch_values(connection)
         return (
             self.guard is not None
             and connection.vendor in _LAZY_MERGE_VENDORS
@@ -206,10 +220,21 @@ class MergePlan(PageStrategy):
             # value's keys would be grouped before they are ordered.
             and self.queryset.query.group_by is None
             and self.compiled_pages
-            and len(self.keys) == 1
-            and bool(self.keys[0].field.primary_key)
-            and is_integer(self._field)
+            # The cut and the page are row comparisons of the keys: one
+            # direction, no NULLs.
+            and all(key.descending == self.keys[0].descending for key in self.keys)
+            and not any(key.nullable for key in self.keys)
+            # A value's keys are a range of the IN column: integers, or text
+            # under the column's collation where the serving index orders it
+            # so (no operator class of its own).
+            and (is_integer(self._field) or is_text(self._field))
+            and self.guard.ranges_in_column
         )
+
+    @property
+    def _by_pk(self) -> bool:
+        """The walk is ordered by the primary key alone."""
+        return len(self.keys) == 1 and bool(self.keys[0].field.primary_key)
 
     def _prepare_bounded_keys(
         self,
@@ -225,12 +250,14 @@ class MergePlan(PageStrategy):
         planner walks the primary key and filters out every row of the
         other values up to the rows of ``v``, and turning the sorts off
         does not stop it. Here a value's keys come from ``col >= v AND col
-        <= v AND id > z ORDER BY col, id`` (the same rows of an integer
-        column): no equality makes ``col`` a constant, so only an index that
-        leads with ``(col, id)`` reads them in that order, and every other
-        way needs a sort, which the guard turns off. The keys are read from
-        the index alone where it holds every filtered column; a filter on
-        another column is checked on the row each entry points to.
+        <= v AND id > z ORDER BY col, id``, the same rows (text compares
+        under the column's collation, whose ``=`` and order agree, even a
+        nondeterministic one's): no equality makes ``col`` a constant, so
+        only an index that leads with ``(col, id)`` reads them in that
+        order, and every other way needs a sort, which the guard turns off.
+        The keys are read from the index alone where it holds every filtered
+        column; a filter on another column is checked on the row each entry
+        points to.
 
         One subquery, run once per listed value (a lateral join over the
         values in one array parameter), takes the first ``share`` keys of
@@ -243,9 +270,14 @@ class MergePlan(PageStrategy):
         rows are looked up by those keys in the primary key (``=
         ANY(ARRAY(...))``, computed once: ``IN (...)`` would be a join,
         which the planner may run as a walk of the primary key).
+
+        Keys other than the primary key alone (``seen, id``) are compared as
+        a row, the cut too, and the page's rows, looked up by primary key,
+        are sorted by them: at most ``size`` rows, behind a first sort key
+        no index gives (``_SORTED_ROWS_FIRST``).
         """
         assert self.guard is not None
-        key = self.keys[0]
+        descending = self.keys[0].descending
         values = self._branch_values(connection)
         table = values_table(
             self._field, db_values(self._field, values, connection), connection
@@ -253,27 +285,37 @@ class MergePlan(PageStrategy):
         assert table is not None
         # The value that the lateral subquery over rangeqs_values is run for.
         listed = RawSQL("rangeqs_values.v", (), output_field=self._field)
-        prefix = "-" if key.descending else ""
+        prefix = "-" if descending else ""
+        # The primary key alone is compared as itself; other keys as a row,
+        # beside the primary key that finds the page's rows.
+        by_pk = self._by_pk
+        selected = ["pk"] if by_pk else [*(key.name for key in self.keys), "pk"]
         first_keys = (
             self._others.filter(
                 Q(**{f"{self._column}__gte": listed, f"{self._column}__lte": listed}),
                 bound,
             )
-            .order_by(f"{prefix}{self._column}", key.ordering)
-            .values_list("pk")
+            .order_by(f"{prefix}{self._column}", *(key.ordering for key in self.keys))
+            .values_list(*selected)
         )
         shared = _SharedKeys(
             values=table,
             keys=first_keys,
             share=key_share(size, len(values)),
             size=size,
-            descending=key.descending,
+            descending=descending,
+            key_count=0 if by_pk else len(self.keys),
         )
-        return PreparedPage(
-            self.ordered(self.queryset.filter(_InMergedKeys(F("pk"), shared)))[:size],
-            fields,
-            guard=self.guard.sorting_bounded_sets(),
-        )
+        page = self.queryset.filter(_InMergedKeys(F("pk"), shared))
+        if by_pk:
+            # Read from the primary key in order by those keys: no sort.
+            page = self.ordered(page)
+        else:
+            page = page.order_by(
+                _SORTED_ROWS_FIRST, *(key.ordering for key in self.keys)
+            )
+        guard = self.guard.sorting_bounded_sets()
+        return PreparedPage(page[:size], fields, guard=guard)
 
     def _merged_keys(
         self,
@@ -446,11 +488,13 @@ class _SharedKeys:
 
     #: The listed values as a derived table ``rangeqs_values(v)``.
     values: tuple[str, list[Any]]
-    #: One listed value's keys, in the page's order.
+    #: One listed value's keys, in the page's order: the primary key alone
+    #: (``key_count`` 0), or ``key_count`` keys and then the primary key.
     keys: QuerySet[Any, Any]
     share: int
     size: int
     descending: bool
+    key_count: int = 0
     outer: str = "{lhs} = ANY(ARRAY({keys}))"
 
     def compile(self, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
@@ -461,35 +505,69 @@ class _SharedKeys:
         _, whole_sql, whole_params = _django.compile_statement(
             self.keys[: self.size], connection
         )
-        if self.descending:
-            last, nearest, within, direction = "min", "max", ">=", "DESC"
+        within, direction = (">=", "DESC") if self.descending else ("<=", "ASC")
+        names = [f"k{n}" for n in range(1, self.key_count + 1)]
+        columns = ", ".join([*names, "pk"])
+        if self.key_count:
+            cut, up_to_cut = self._row_cut(names, within)
         else:
-            last, nearest, within, direction = "max", "min", "<=", "ASC"
-        # ``cut``: the nearest last key of a value that filled its share
-        # (NULL when none did); every listed value's keys up to it are in
+            cut, up_to_cut = self._pk_cut(within)
+        # ``cut``: the nearest last key of a value that filled its share (none
+        # when none did); every listed value's keys up to it are in
         # rangeqs_shares. The second member runs only when the first is
-        # short of the page (a one-time filter): never both.
-        cut = "(SELECT cut FROM rangeqs_cut)"
+        # short of the page (a one-time filter): never both. Keys are
+        # counted and taken once each: two listed values that the column
+        # finds equal under a collation Django was not told of read the
+        # same keys.
+        order = ", ".join(f"{name} {direction}" for name in (names or ["pk"]))
         sql = (
             "WITH rangeqs_shares AS MATERIALIZED ("
-            f"SELECT rangeqs_values.v, rangeqs_next.pk FROM {values_sql} "
-            f"CROSS JOIN LATERAL ({share_sql}) AS rangeqs_next(pk)), "
-            f"rangeqs_cut AS MATERIALIZED (SELECT {nearest}(last) AS cut FROM ("
-            f"SELECT {last}(pk) AS last FROM rangeqs_shares GROUP BY v "
-            f"HAVING count(*) = {self.share:d}) AS rangeqs_filled), "
-            "rangeqs_enough AS MATERIALIZED (SELECT cut IS NULL OR (SELECT count(*) "
-            f"FROM rangeqs_shares WHERE pk {within} cut) >= {self.size:d} AS enough "
-            "FROM rangeqs_cut) "
-            "SELECT * FROM ("
-            f"SELECT pk FROM rangeqs_shares WHERE pk {within} COALESCE({cut}, pk) "
-            "AND (SELECT enough FROM rangeqs_enough) UNION ALL "
-            f"SELECT rangeqs_next.pk FROM {values_sql} CROSS JOIN LATERAL "
-            f"({whole_sql}) AS rangeqs_next(pk) "
+            f"SELECT rangeqs_values.v, rangeqs_next.* FROM {values_sql} "
+            f"CROSS JOIN LATERAL ({share_sql}) AS rangeqs_next({columns})), "
+            f"rangeqs_cut AS MATERIALIZED ({cut}), "
+            "rangeqs_enough AS MATERIALIZED (SELECT NOT EXISTS (SELECT FROM "
+            "rangeqs_cut) OR (SELECT count(*) FROM (SELECT DISTINCT pk FROM "
+            f"rangeqs_shares WHERE {up_to_cut}) AS rangeqs_within) >= {self.size:d} "
+            "AS enough) "
+            f"SELECT pk FROM (SELECT DISTINCT {columns} FROM ("
+            f"SELECT {columns} FROM rangeqs_shares WHERE (NOT EXISTS (SELECT FROM "
+            f"rangeqs_cut) OR {up_to_cut}) AND (SELECT enough FROM rangeqs_enough) "
+            f"UNION ALL SELECT rangeqs_next.* FROM {values_sql} CROSS JOIN LATERAL "
+            f"({whole_sql}) AS rangeqs_next({columns}) "
             "WHERE NOT (SELECT enough FROM rangeqs_enough)"
-            f") AS rangeqs_merged ORDER BY 1 {direction} LIMIT {self.size:d}"
+            f") AS rangeqs_merged ORDER BY {order} LIMIT {self.size:d}) AS rangeqs_page"
         )
         params = [*values_params, *share_params, *values_params, *whole_params]
         return sql, params
+
+    def _pk_cut(self, within: str) -> tuple[str, str]:
+        """The cut of primary keys, and the condition of the keys up to it.
+
+        Aggregates over the shares: a HashAggregate, a quarter faster than
+        numbering each value's keys by a window (the benchmark's sparse
+        set, PostgreSQL 15)."""
+        last, nearest = ("min", "max") if self.descending else ("max", "min")
+        cut = (
+            f"SELECT {nearest}(last) AS pk FROM (SELECT {last}(pk) AS last "
+            f"FROM rangeqs_shares GROUP BY v HAVING count(*) = {self.share:d}) "
+            f"AS rangeqs_filled HAVING count(*) > 0"
+        )
+        return cut, f"pk {within} (SELECT pk FROM rangeqs_cut)"
+
+    def _row_cut(self, names: list[str], within: str) -> tuple[str, str]:
+        """The cut of rows of keys, and the condition of the keys up to it."""
+        keys = ", ".join(names)
+        backwards = "ASC" if self.descending else "DESC"
+        forwards = "DESC" if self.descending else "ASC"
+        cut = (
+            f"SELECT {keys} FROM (SELECT {keys}, row_number() OVER (PARTITION BY v "
+            f"ORDER BY {', '.join(f'{name} {backwards}' for name in names)}) "
+            "AS rangeqs_from_end, count(*) OVER (PARTITION BY v) AS rangeqs_count "
+            "FROM rangeqs_shares) AS rangeqs_ends WHERE rangeqs_from_end = 1 "
+            f"AND rangeqs_count = {self.share:d} "
+            f"ORDER BY {', '.join(f'{name} {forwards}' for name in names)} LIMIT 1"
+        )
+        return cut, f"({keys}) {within} (SELECT {keys} FROM rangeqs_cut)"
 
 
 def key_share(size: int, values: int) -> int:

@@ -6,7 +6,16 @@ from django.conf import settings
 from django.db import connections, models
 from django.db.models.signals import pre_migrate
 
-__all__ = ["ExactRow", "LegacyKeyRow", "PlanRow", "PlanTag", "TextParent"]
+__all__ = [
+    "BareTag",
+    "ExactRow",
+    "LegacyKeyRow",
+    "PatternTag",
+    "PlanRow",
+    "PlanTag",
+    "SeenRow",
+    "TextParent",
+]
 
 # A linguistic or case-insensitive collation per test database, so that the
 # plans are checked against an order Python's own would get wrong. The
@@ -44,6 +53,60 @@ class PlanTag(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["tag", "id"], name="plans_tag_tag_id")]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class SeenRow(models.Model):
+    """Rows walked by ``(seen, id)`` within groups: the serving index
+    ``(group_id, seen, id)``, and ``(seen, id)``, which gives that order too
+    (as an index on a creation date does)."""
+
+    id = models.BigAutoField(primary_key=True)
+    group_id = models.IntegerField()
+    seen = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["group_id", "seen", "id"], name="plans_seen_group"),
+            models.Index(fields=["seen", "id"], name="plans_seen_seen"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}/{self.seen}/{self.pk}"
+
+
+class BareTag(models.Model):
+    """A text IN column whose model declares no collation, with an index on
+    (tag, id): the tests give the column one outside Django."""
+
+    id = models.BigAutoField(primary_key=True)
+    tag = models.CharField(max_length=20)
+
+    class Meta:
+        indexes = [models.Index(fields=["tag", "id"], name="plans_bare_tag_id")]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class PatternTag(models.Model):
+    """A text IN column whose index orders it by an operator class of its own
+    (PostgreSQL's ``varchar_pattern_ops``), the primary key after it in its
+    default one (no operator class named)."""
+
+    id = models.BigAutoField(primary_key=True)
+    tag = models.CharField(max_length=20)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["tag", "id"],
+                name="plans_pattern_tag_id",
+                opclasses=["varchar_pattern_ops", ""],
+            )
+        ]
 
     def __str__(self) -> str:
         return self.tag
