@@ -305,6 +305,7 @@ class MergePlan(PageStrategy):
             size=size,
             descending=descending,
             key_count=0 if by_pk else len(self.keys),
+            repeats=is_text(self._field),
         )
         page = self.queryset.filter(_InMergedKeys(F("pk"), shared))
         if by_pk:
@@ -495,6 +496,9 @@ class _SharedKeys:
     size: int
     descending: bool
     key_count: int = 0
+    #: Two listed values may read the same keys: text, which a collation
+    #: Django was not told of may find equal (an integer never repeats).
+    repeats: bool = False
     outer: str = "{lhs} = ANY(ARRAY({keys}))"
 
     def compile(self, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
@@ -515,21 +519,20 @@ class _SharedKeys:
         # ``cut``: the nearest last key of a value that filled its share (none
         # when none did); every listed value's keys up to it are in
         # rangeqs_shares. The second member runs only when the first is
-        # short of the page (a one-time filter): never both. Keys are
-        # counted and taken once each: two listed values that the column
-        # finds equal under a collation Django was not told of read the
-        # same keys.
+        # short of the page (a one-time filter): never both. Where values
+        # may repeat keys, keys are counted and taken once each.
         order = ", ".join(f"{name} {direction}" for name in (names or ["pk"]))
+        once = "DISTINCT " if self.repeats else ""
         sql = (
             "WITH rangeqs_shares AS MATERIALIZED ("
             f"SELECT rangeqs_values.v, rangeqs_next.* FROM {values_sql} "
             f"CROSS JOIN LATERAL ({share_sql}) AS rangeqs_next({columns})), "
             f"rangeqs_cut AS MATERIALIZED ({cut}), "
             "rangeqs_enough AS MATERIALIZED (SELECT NOT EXISTS (SELECT FROM "
-            "rangeqs_cut) OR (SELECT count(*) FROM (SELECT DISTINCT pk FROM "
+            f"rangeqs_cut) OR (SELECT count(*) FROM (SELECT {once}pk FROM "
             f"rangeqs_shares WHERE {up_to_cut}) AS rangeqs_within) >= {self.size:d} "
             "AS enough) "
-            f"SELECT pk FROM (SELECT DISTINCT {columns} FROM ("
+            f"SELECT pk FROM (SELECT {once}{columns} FROM ("
             f"SELECT {columns} FROM rangeqs_shares WHERE (NOT EXISTS (SELECT FROM "
             f"rangeqs_cut) OR {up_to_cut}) AND (SELECT enough FROM rangeqs_enough) "
             f"UNION ALL SELECT rangeqs_next.* FROM {values_sql} CROSS JOIN LATERAL "
