@@ -212,7 +212,6 @@ class MergePlan(PageStrategy):
     def _reads_keys_first(self, connection: BaseDatabaseWrapper) -> bool:
         """Whether a page reads its keys from the serving index first, then
         its rows by key."""
-        self._branch_values(connection)
         return (
             self.guard is not None
             and connection.vendor in _LAZY_MERGE_VENDORS
