@@ -36,6 +36,7 @@ __all__ = [
     "collate_clause",
     "column_field",
     "db_values",
+    "equal_as_range",
     "is_integer",
     "is_text",
     "matchable_values",
@@ -90,6 +91,13 @@ def is_integer(field: Field[Any, Any]) -> bool:
 
 def is_text(field: Field[Any, Any]) -> bool:
     return column_field(field).get_internal_type() in _TEXT_TYPES
+
+
+def equal_as_range(field: Field[Any, Any]) -> bool:
+    """Whether ``col >= v AND col <= v`` matches exactly the rows that
+    ``col = v`` matches: an integer column, or a text one, compared under its
+    collation, whose ``=`` and order agree (a nondeterministic one's too)."""
+    return is_integer(field) or is_text(field)
 
 
 def renders_exactly(field: Field[Any, Any], values: Iterable[Any]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -14,6 +15,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from django.db.models import QuerySet
+
+
+#: The index condition by which a merge page looks its rows up in the primary
+#: key, by the keys it read first (an array computed once).
+ROWS_BY_KEYS = re.compile(r"\(id = ANY \((\$\d+|\(InitPlan \d+\)\.col\d+)\)\)")
 
 
 def row_statements(queries: Iterable[Mapping[str, Any]]) -> list[str]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from contextlib import nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
 from django.conf import settings
@@ -35,7 +35,7 @@ from rangeqs import RangeQuerySetWrapper
 from rangeqs._plans.bounded import BOUNDED_SORT_SETTINGS, settings_in_front
 from rangeqs._plans.merge import key_share
 from tests.compiled_pages import COMPILED_PAGES
-from tests.plans.helpers import make_runs
+from tests.plans.helpers import ROWS_BY_KEYS, make_runs
 from tests.testapp.models import BareTag, BoundedRow, PlanRow, PlanTag, SeenRow
 from tests.testapp.models.bounded import make_tenant
 
@@ -119,16 +119,17 @@ def _indexes_read(nodes: list[dict[str, Any]]) -> set[str]:
     return {
         node["Index Name"]
         for node in nodes
-        if "Index Name" in node
-        and not (
-            node["Index Name"].endswith("_pkey")
-            and node["Node Type"] in {"Index Scan", "Bitmap Index Scan"}
-            and re.fullmatch(
-                r"\(id = ANY \((\$\d+|\(InitPlan \d+\)\.col\d+)\)\)",
-                node.get("Index Cond", ""),
-            )
-        )
+        if "Index Name" in node and not _looks_up_keys(node)
     }
+
+
+def _looks_up_keys(node: dict[str, Any]) -> bool:
+    """``node`` looks rows up in the primary key by the keys read first."""
+    return (
+        node["Node Type"] == "Index Scan"
+        and node["Index Name"].endswith("_pkey")
+        and ROWS_BY_KEYS.fullmatch(node.get("Index Cond", "")) is not None
+    )
 
 
 def _unbounded_sorts(
@@ -169,16 +170,7 @@ def _reads_cut_by_limits(node: dict[str, Any]) -> bool:
 
 def _rows_by_key(node: dict[str, Any]) -> bool:
     """``node`` looks a page of rows up in the primary key by their keys."""
-    return (
-        node["Node Type"] == "Index Scan"
-        and node["Index Name"].endswith("_pkey")
-        and node["Actual Rows"] <= STEP
-        and re.fullmatch(
-            r"\(id = ANY \((\$\d+|\(InitPlan \d+\)\.col\d+)\)\)",
-            node.get("Index Cond", ""),
-        )
-        is not None
-    )
+    return _looks_up_keys(node) and node["Actual Rows"] <= STEP
 
 
 def _json_items(value: Any) -> Iterator[tuple[str, Any]]:
@@ -582,14 +574,25 @@ def test_a_value_the_statistics_undercount_is_still_read_in_index_order(
         assert _indexes_read(nodes) == {"plans_row_group_id"}, sql
 
 
-#: For each model: the IN column, the listed values (the late one first),
-#: the other values (SQL in ``i``, the row's number, ``%%`` for ``%``), the
-#: other columns' values, the walk's orders and the index that serves them.
-LATE_ROWS: dict[
-    type[PlanRow | PlanTag | SeenRow],
-    tuple[str, list[Any], str, dict[str, str], list[tuple[str, ...]], str],
-] = {
-    PlanRow: (
+class LateRows(NamedTuple):
+    """How a model's table is filled with a value that comes late."""
+
+    #: The IN column.
+    column: str
+    #: The listed values, the late one first.
+    listed: list[Any]
+    #: The other rows' values, SQL in ``i``, the row's number (``%%`` for ``%``).
+    others: str
+    #: The other columns' values, SQL in ``i``.
+    extra: dict[str, str]
+    #: The walk's orders.
+    orders: list[tuple[str, ...]]
+    #: The index that serves them.
+    serving: str
+
+
+LATE_ROWS: dict[type[PlanRow | PlanTag | SeenRow], LateRows] = {
+    PlanRow: LateRows(
         "group_id",
         [1, 3, 5],
         "2 + i %% 200",
@@ -597,7 +600,7 @@ LATE_ROWS: dict[
         [("id",)],
         "plans_row_group_id",
     ),
-    PlanTag: (
+    PlanTag: LateRows(
         "tag",
         ["t1", "t3", "t5"],
         "'t' || (2 + i %% 200)",
@@ -605,7 +608,7 @@ LATE_ROWS: dict[
         [("id",)],
         "plans_tag_tag_id",
     ),
-    SeenRow: (
+    SeenRow: LateRows(
         "group_id",
         [1, 3, 5],
         "2 + i %% 200",
@@ -627,13 +630,13 @@ def _late_rows(
     values, autovacuum off meanwhile."""
     if connection.vendor != "postgresql":
         pytest.skip("the planner settings that pin a page are PostgreSQL's")
-    column, listed, others, extra, _, _ = LATE_ROWS[model]
+    rows = LATE_ROWS[model]
     table = connection.ops.quote_name(model._meta.db_table)
-    columns = ", ".join([column, *extra])
+    columns = ", ".join([rows.column, *rows.extra])
     values = ", ".join(
-        [f"CASE WHEN {when} THEN %(late)s ELSE {others} END", *extra.values()]
+        [f"CASE WHEN {when} THEN %(late)s ELSE {rows.others} END", *rows.extra.values()]
     )
-    late = {"late": listed[0]}
+    late = {"late": rows.listed[0]}
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
         cursor.execute(
@@ -644,10 +647,11 @@ def _late_rows(
         cursor.execute(f"ANALYZE {table}")
         if delete is not None:
             cursor.execute(
-                f"DELETE FROM {table} WHERE {column} = %(late)s AND {delete}", late
+                f"DELETE FROM {table} WHERE {rows.column} = %(late)s AND {delete}",
+                late,
             )
     try:
-        yield model._default_manager.filter(**{f"{column}__in": listed})
+        yield model._default_manager.filter(**{f"{rows.column}__in": rows.listed})
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE {table} RESET (autovacuum_enabled)")
@@ -655,8 +659,8 @@ def _late_rows(
 
 LATE_WALKS = [
     pytest.param((model, order_by), id=f"{model.__name__}-{','.join(order_by)}")
-    for model, (*_, orders, _) in LATE_ROWS.items()
-    for order_by in orders
+    for model, rows in LATE_ROWS.items()
+    for order_by in rows.orders
 ]
 
 
@@ -679,7 +683,7 @@ def found_later_than_expected(
     """
     model, _ = walk
     if request.param == "overcounted":
-        column = LATE_ROWS[model][0]
+        column = LATE_ROWS[model].column
         table = connection.ops.quote_name(model._meta.db_table)
         yield from _late_rows(
             model,
@@ -699,7 +703,7 @@ def test_merge_pages_keep_to_the_serving_index_when_a_value_comes_later_than_exp
         pytest.skip("the fallback's merge page sorts its candidate rows")
     model, order_by = walk
     queryset = found_later_than_expected
-    serving = LATE_ROWS[model][5]
+    serving = LATE_ROWS[model].serving
 
     plans = _merge_walk_plans(queryset, order_by)
 
@@ -745,8 +749,8 @@ def test_partition_pages_that_walk_one_value_keep_to_the_serving_index(
 ) -> None:
     queryset = thinned_since_analyze
     model = queryset.model
-    column, *_, serving = LATE_ROWS[model]
-    order_by = (column, "id")
+    late = LATE_ROWS[model]
+    order_by = (late.column, "id")
     wrapper = RangeQuerySetWrapper(queryset, order_by=order_by, step=STEP)
 
     with CaptureQueriesContext(connection) as captured:
@@ -763,7 +767,7 @@ def test_partition_pages_that_walk_one_value_keep_to_the_serving_index(
             [(n["Node Type"], n.get("Index Name")) for n in nodes],
             sql,
         )
-        assert _indexes_read(nodes) == {serving}, sql
+        assert _indexes_read(nodes) == {late.serving}, sql
 
 
 def _keys_read(nodes: list[dict[str, Any]]) -> int:

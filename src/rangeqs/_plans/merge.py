@@ -54,7 +54,7 @@ from rangeqs import _django
 from rangeqs._inlist import in_list_condition, in_values, rewrite_in_lists
 from rangeqs._listed import (
     db_values,
-    is_integer,
+    equal_as_range,
     is_text,
     matchable_values,
     values_table,
@@ -120,9 +120,7 @@ class MergePlan(PageStrategy):
         assert len(set(condition.values)) <= MERGE_MAX_VALUES
         # Found by the database at the first page (no query at construction).
         self._values: list[Any] | None = None
-        # Whether those hold one value per class of values the column finds
-        # equal: two of a class would make two branches of the same rows.
-        self._one_per_class = True
+        self._union = " UNION ALL "
         self._pages: dict[tuple[int, tuple[bool, ...] | None], PreparedPage] = {}
 
     def _branch_values(self, connection: BaseDatabaseWrapper) -> list[Any]:
@@ -145,12 +143,9 @@ class MergePlan(PageStrategy):
                 # they are in the database. Text without a table of its values
                 # here: a UNION drops the rows two branches both return.
                 self._values = listed
-                self._one_per_class = len(listed) <= 1 or not is_text(self._field)
+                if is_text(self._field):
+                    self._union = " UNION "
         return self._values
-
-    @property
-    def _union(self) -> str:
-        return " UNION ALL " if self._one_per_class else " UNION "
 
     def fetch_page(self, after: tuple[Any, ...] | None, size: int) -> Sequence[Any]:
         if not self._branch_values(connections[self.queryset.db]):
@@ -223,17 +218,11 @@ class MergePlan(PageStrategy):
             # direction, no NULLs.
             and all(key.descending == self.keys[0].descending for key in self.keys)
             and not any(key.nullable for key in self.keys)
-            # A value's keys are a range of the IN column: integers, or text
-            # under the column's collation where the serving index orders it
-            # so (no operator class of its own).
-            and (is_integer(self._field) or is_text(self._field))
+            # A value's keys are a range of the IN column, where the serving
+            # index orders it by its own comparison (no operator class).
+            and equal_as_range(self._field)
             and self.guard.ranges_in_column
         )
-
-    @property
-    def _by_pk(self) -> bool:
-        """The walk is ordered by the primary key alone."""
-        return len(self.keys) == 1 and bool(self.keys[0].field.primary_key)
 
     def _prepare_bounded_keys(
         self,
@@ -287,14 +276,15 @@ class MergePlan(PageStrategy):
         prefix = "-" if descending else ""
         # The primary key alone is compared as itself; other keys as a row,
         # beside the primary key that finds the page's rows.
-        by_pk = self._by_pk
+        by_pk = len(self.keys) == 1 and bool(self.keys[0].field.primary_key)
         selected = ["pk"] if by_pk else [*(key.name for key in self.keys), "pk"]
+        orderings = [key.ordering for key in self.keys]
         first_keys = (
             self._others.filter(
                 Q(**{f"{self._column}__gte": listed, f"{self._column}__lte": listed}),
                 bound,
             )
-            .order_by(f"{prefix}{self._column}", *(key.ordering for key in self.keys))
+            .order_by(f"{prefix}{self._column}", *orderings)
             .values_list(*selected)
         )
         shared = _SharedKeys(
@@ -306,14 +296,12 @@ class MergePlan(PageStrategy):
             key_count=0 if by_pk else len(self.keys),
             repeats=is_text(self._field),
         )
-        page = self.queryset.filter(_InMergedKeys(F("pk"), shared))
-        if by_pk:
-            # Read from the primary key in order by those keys: no sort.
-            page = self.ordered(page)
-        else:
-            page = page.order_by(
-                _SORTED_ROWS_FIRST, *(key.ordering for key in self.keys)
-            )
+        # By the primary key alone, the rows are read from it in order: no
+        # sort.
+        first = [] if by_pk else [_SORTED_ROWS_FIRST]
+        page = self.queryset.filter(_InMergedKeys(F("pk"), shared)).order_by(
+            *first, *orderings
+        )
         guard = self.guard.sorting_bounded_sets()
         return PreparedPage(page[:size], fields, guard=guard)
 

@@ -47,7 +47,7 @@ from rangeqs._inlist import (
     sorted_values,
     values_after,
 )
-from rangeqs._listed import is_integer, is_text
+from rangeqs._listed import equal_as_range, is_integer
 from rangeqs._plans.base import PageStrategy
 from rangeqs._plans.prepared import PreparedPages, Slot, joined, slotted_after
 from rangeqs._where import without_condition
@@ -290,14 +290,13 @@ class PartitionPlan(PageStrategy):
         if (
             connection.vendor == "postgresql"
             and field is not None
-            and (is_integer(field) or is_text(field))
+            and equal_as_range(field)
         ):
             # `col = g` makes `col` a constant, and `ORDER BY col, id` then an
             # order the primary key gives too: a planner that expects g's
             # rows sooner than they come walks it, filtering out the rows of
             # every other value (sorts off leave that way open). The same
-            # rows as a range (text under the column's collation, whose `=`
-            # and order agree) leave only the serving index's order unsorted.
+            # rows as a range leave only the serving index's order unsorted.
             return [
                 Q(**{f"{lead.name}__gte": slots[0], f"{lead.name}__lte": slots[0]}),
                 after,
