@@ -234,3 +234,50 @@ def test_outside_the_tested_range_a_passing_self_check_reads_the_internals(
     assert query._checked == {"analysis": True}
     with pytest.raises(InvalidQuerySetError):
         RangeQuerySetWrapper(Owner.objects.filter(entry__b=F("entry__a")))
+
+
+def test_a_queryset_grouped_by_its_rows_ungroups_without_its_aggregates_joins() -> None:
+    owners = [Owner.objects.create(name=name) for name in ("x", "y", "x", "x")]
+    Entry.objects.bulk_create(Entry(owner=owners[n % 3]) for n in range(7))
+    grouped = Owner.objects.annotate(entries=Count("entry")).filter(name="x")
+
+    rows = query.ungrouped(grouped)
+
+    assert rows is not None
+    # Each row of the filter once, with or without entries.
+    assert sorted(rows.values_list("pk", flat=True)) == [
+        owners[0].pk,
+        owners[2].pk,
+        owners[3].pk,
+    ]
+    sql = str(rows.query)
+    assert "JOIN" not in sql
+    assert "GROUP BY" not in sql
+    # The grouped queryset keeps its aggregate.
+    assert {owner.pk: owner.entries for owner in grouped} == {
+        owners[0].pk: 3,
+        owners[2].pk: 2,
+        owners[3].pk: 0,
+    }
+
+
+@pytest.mark.parametrize(
+    "grouped",
+    [
+        # A filter on the aggregate (HAVING).
+        lambda: Owner.objects.annotate(entries=Count("entry")).filter(entries__gt=1),
+        # A filter's join, which the aggregate shares, can match a row twice.
+        lambda: Owner.objects.filter(entry__a=1).annotate(entries=Count("entry")),
+        # Groups of several rows.
+        lambda: Entry.objects.values("b").annotate(n=Count("id")),
+    ],
+    ids=["having", "shared join", "merged rows"],
+)
+def test_no_rows_stand_for_groups_a_filter_or_a_join_makes(
+    grouped: Callable[[], QuerySet[Any]],
+) -> None:
+    assert query.ungrouped(grouped()) is None
+
+
+def test_on_the_fallback_no_queryset_is_ungrouped(fallback: None) -> None:
+    assert query.ungrouped(Owner.objects.annotate(entries=Count("entry"))) is None

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pytest
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
@@ -36,7 +36,14 @@ from rangeqs._plans.bounded import BOUNDED_SORT_SETTINGS, settings_in_front
 from rangeqs._plans.merge import key_share
 from tests.compiled_pages import COMPILED_PAGES
 from tests.plans.helpers import ROWS_BY_KEYS, make_runs
-from tests.testapp.models import BareTag, BoundedRow, PlanRow, PlanTag, SeenRow
+from tests.testapp.models import (
+    BareTag,
+    BoundedRow,
+    MixedSeenRow,
+    PlanRow,
+    PlanTag,
+    SeenRow,
+)
 from tests.testapp.models.bounded import make_tenant
 
 if TYPE_CHECKING:
@@ -169,8 +176,13 @@ def _reads_cut_by_limits(node: dict[str, Any]) -> bool:
 
 
 def _rows_by_key(node: dict[str, Any]) -> bool:
-    """``node`` looks a page of rows up in the primary key by their keys."""
-    return _looks_up_keys(node) and node["Actual Rows"] <= STEP
+    """``node`` looks a page of rows up in the primary key by their keys, or
+    groups (and sorts for grouping) those rows, at most a page of them."""
+    if node["Actual Rows"] > STEP:
+        return False
+    if node["Node Type"] in {"Aggregate", "Sort"}:
+        return len(node["Plans"]) == 1 and _rows_by_key(node["Plans"][0])
+    return _looks_up_keys(node)
 
 
 def _json_items(value: Any) -> Iterator[tuple[str, Any]]:
@@ -574,6 +586,9 @@ def test_a_value_the_statistics_undercount_is_still_read_in_index_order(
         assert _indexes_read(nodes) == {"plans_row_group_id"}, sql
 
 
+LateModel = PlanRow | PlanTag | SeenRow | MixedSeenRow
+
+
 class LateRows(NamedTuple):
     """How a model's table is filled with a value that comes late."""
 
@@ -585,28 +600,24 @@ class LateRows(NamedTuple):
     others: str
     #: The other columns' values, SQL in ``i``.
     extra: dict[str, str]
-    #: The walk's orders.
-    orders: list[tuple[str, ...]]
-    #: The index that serves them.
-    serving: str
+    #: The walks' orders, each with the index that serves it.
+    orders: dict[tuple[str, ...], str]
 
 
-LATE_ROWS: dict[type[PlanRow | PlanTag | SeenRow], LateRows] = {
+LATE_ROWS: dict[type[LateModel], LateRows] = {
     PlanRow: LateRows(
         "group_id",
         [1, 3, 5],
         "2 + i %% 200",
         {"project_id": "1", "hash": "''"},
-        [("id",)],
-        "plans_row_group_id",
+        {("id",): "plans_row_group_id"},
     ),
     PlanTag: LateRows(
         "tag",
         ["t1", "t3", "t5"],
         "'t' || (2 + i %% 200)",
         {},
-        [("id",)],
-        "plans_tag_tag_id",
+        {("id",): "plans_tag_tag_id"},
     ),
     SeenRow: LateRows(
         "group_id",
@@ -615,14 +626,25 @@ LATE_ROWS: dict[type[PlanRow | PlanTag | SeenRow], LateRows] = {
         # Growing with the id, as a creation date does: the index (seen,
         # id) gives the walk's order as the primary key gives id's.
         {"seen": "i / 3"},
-        [("seen", "id"), ("-seen", "-id")],
-        "plans_seen_group",
+        {("seen", "id"): "plans_seen_group", ("-seen", "-id"): "plans_seen_group"},
+    ),
+    MixedSeenRow: LateRows(
+        "group_id",
+        [1, 3, 5],
+        "2 + i %% 200",
+        # Keys of mixed directions, and a key that may be NULL: a quarter of
+        # the rows have no hit.
+        {"seen": "i / 3", "hit": "CASE WHEN i %% 4 = 0 THEN NULL ELSE i %% 3 END"},
+        {
+            ("seen", "-id"): "plans_mixed_group",
+            ("seen", "-hit", "-id"): "plans_mixed_hit",
+        },
     ),
 }
 
 
 def _late_rows(
-    model: type[PlanRow | PlanTag | SeenRow], when: str, delete: str | None = None
+    model: type[LateModel], when: str, delete: str | None = None
 ) -> Iterator[QuerySet[Any]]:
     """40,000 rows of ``model``, the late value's where ``when`` holds of
     ``i``, then ANALYZE, then the late value's rows that ``delete`` (SQL;
@@ -695,15 +717,21 @@ def found_later_than_expected(
         yield from _late_rows(model, "i > 20000")
 
 
+@pytest.mark.parametrize("grouped", [False, True], ids=["rows", "grouped"])
 @pytest.mark.parametrize("walk", LATE_WALKS)
 def test_merge_pages_keep_to_the_serving_index_when_a_value_comes_later_than_expected(
-    found_later_than_expected: QuerySet[Any], walk: tuple[type[Any], tuple[str, ...]]
+    found_later_than_expected: QuerySet[Any],
+    walk: tuple[type[Any], tuple[str, ...]],
+    grouped: bool,
 ) -> None:
     if not COMPILED_PAGES:
         pytest.skip("the fallback's merge page sorts its candidate rows")
     model, order_by = walk
     queryset = found_later_than_expected
-    serving = LATE_ROWS[model].serving
+    if grouped:
+        # Grouped by its rows: the keys are read from the rows ungrouped.
+        queryset = queryset.annotate(rows=Count("id"))
+    serving = LATE_ROWS[model].orders[order_by]
 
     plans = _merge_walk_plans(queryset, order_by)
 
@@ -767,7 +795,8 @@ def test_partition_pages_that_walk_one_value_keep_to_the_serving_index(
             [(n["Node Type"], n.get("Index Name")) for n in nodes],
             sql,
         )
-        assert _indexes_read(nodes) == {late.serving}, sql
+        # The index that serves the merge walk by id serves (column, id).
+        assert _indexes_read(nodes) == {late.orders[("id",)]}, sql
 
 
 def _keys_read(nodes: list[dict[str, Any]]) -> int:

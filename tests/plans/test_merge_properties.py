@@ -25,7 +25,7 @@ from hypothesis.extra.django import TestCase
 from rangeqs import RangeQuerySetWrapper
 from tests.compiled_pages import COMPILED_PAGES
 from tests.plans.helpers import make_runs
-from tests.testapp.models import ExactRow, PlanRow, SeenRow
+from tests.testapp.models import ExactRow, MixedSeenRow, PlanRow, SeenRow
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -146,4 +146,52 @@ class MergeByKeysProperties(TestCase):
         order_by = ("-seen", "-id") if descending else ("seen", "id")
         assert_merge_walks_yield(
             SeenRow.objects.filter(group_id__in=listed), order_by, step=step, stop=stop
+        )
+
+    @settings(max_examples=50, deadline=None)
+    @given(
+        runs=st.lists(
+            st.tuples(
+                st.integers(1, 8),
+                st.integers(1, 30),
+                st.integers(0, 3),
+                st.sampled_from([None, 0, 1, 2]),
+            ),
+            max_size=20,
+        ),
+        listed=st.lists(st.integers(0, 9), min_size=1, max_size=8, unique=True),
+        step=st.integers(1, 40),
+        order_by=st.sampled_from(
+            [
+                ("-seen", "id"),
+                ("seen", "-id"),
+                ("-seen", "hit", "id"),
+                ("seen", "-hit", "-id"),
+            ]
+        ),
+        stop=st.integers(0, 150),
+    )
+    def test_merge_pages_by_keys_of_mixed_directions_or_nulls_yield_djangos_rows(
+        self,
+        runs: list[tuple[int, int, int, int | None]],
+        listed: list[int],
+        step: int,
+        order_by: tuple[str, ...],
+        stop: int,
+    ) -> None:
+        # A run's rows share a hit, NULL or not, and ``seen`` grows along
+        # them in steps of 0 to 3: ties on (seen, hit) that the primary key
+        # breaks, NULLs among them.
+        rows: list[MixedSeenRow] = []
+        seen = 0
+        for group, count, pace, hit in runs:
+            for _ in range(count):
+                rows.append(MixedSeenRow(group_id=group, seen=seen, hit=hit))
+                seen += pace
+        MixedSeenRow.objects.bulk_create(rows)
+        assert_merge_walks_yield(
+            MixedSeenRow.objects.filter(group_id__in=listed),
+            order_by,
+            step=step,
+            stop=stop,
         )

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from rangeqs._plans.bounded import BOUNDED_SORT_SETTINGS
 from rangeqs.wrapper import RangeQuerySetWrapper
-from tests.compiled_pages import compiled_only, merge_page_statements
+from tests.compiled_pages import COMPILED_PAGES, compiled_only, merge_page_statements
 from tests.plans.helpers import (
     ROWS_BY_KEYS,
     explain_sql,
@@ -21,7 +21,7 @@ from tests.plans.helpers import (
     make_tags,
     row_statements,
 )
-from tests.testapp.models import PatternTag, PlanRow, PlanTag
+from tests.testapp.models import ExactRow, PatternTag, PlanRow, PlanTag, TextParent
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -415,17 +415,52 @@ def test_merge_pages_see_the_rows_written_during_the_walk() -> None:
     assert rest == [25, 30, 35, 41, *range(51, 122, 10), 500]
 
 
-def test_merge_pages_of_a_queryset_grouped_by_its_rows_yield_djangos_rows() -> None:
+def _grouped_by_rows(name: str) -> QuerySet[Any]:
+    """Querysets grouped by their rows, each row with a number made of other
+    rows: of itself, of the rows that share its parent (the aggregate's only
+    joins), or of itself where a filter keeps the rows of some number."""
     make_rows(dict.fromkeys(range(1, 6), 30) | dict.fromkeys(range(100, 110), 30))
-    queryset = PlanRow.objects.filter(group_id__in=[1, 2, 3, 4, 5]).annotate(
-        rows=Count("id")
+    parents = [TextParent.objects.create(code=code) for code in ("a", "b")]
+    ExactRow.objects.bulk_create(
+        ExactRow(small=n % 7, parent=parents[n % 3 % 2]) for n in range(120)
     )
+    if name == "siblings":
+        return ExactRow.objects.filter(small__in=[1, 2, 3]).annotate(
+            number=Count("parent__rows")
+        )
+    rows = PlanRow.objects.filter(group_id__in=[1, 2, 3, 4, 5])
+    if name == "having":
+        return rows.annotate(number=Count("id")).filter(number__gt=0)
+    return rows.annotate(number=Count("id"))
+
+
+@pytest.mark.parametrize("name", ["itself", "siblings", "having"])
+def test_merge_pages_of_a_queryset_grouped_by_its_rows_yield_djangos_rows(
+    name: str,
+) -> None:
+    queryset = _grouped_by_rows(name)
     wrapper = RangeQuerySetWrapper(queryset, order_by="id", step=7, plan="merge")
 
     with CaptureQueriesContext(connection) as captured:
-        rows = [(row.pk, row.rows) for row in wrapper]
+        rows = [(row.pk, row.number) for row in wrapper]
 
-    assert rows == [(row.pk, row.rows) for row in queryset.order_by("id")]
-    # Grouped, a value's keys would be grouped before they are ordered: no
-    # page reads them first.
-    assert not any("rangeqs_shares" in q["sql"] for q in captured.captured_queries)
+    assert rows == [(row.pk, row.number) for row in queryset.order_by("id")]
+    assert len(rows) > 7 * 4
+    if connection.vendor != "postgresql" or not COMPILED_PAGES:
+        return
+    shares = [
+        q["sql"] for q in captured.captured_queries if "rangeqs_shares" in q["sql"]
+    ]
+    if name == "having":
+        # A filter on the aggregate: no rows stand for the groups, the keys
+        # are not read first.
+        assert not shares
+        return
+    # A value's keys come from its rows ungrouped, without the aggregate's
+    # joins; the page's rows are grouped.
+    assert shares
+    for sql in shares:
+        keys = sql[sql.index("CROSS JOIN LATERAL") : sql.index("AS rangeqs_next")]
+        assert "GROUP BY" not in keys
+        assert "JOIN" not in keys.removeprefix("CROSS JOIN LATERAL")
+        assert "GROUP BY" in sql[sql.rindex("rangeqs_page") :]

@@ -25,7 +25,7 @@ The filters (:func:`filters`, :func:`without_leaf`, :func:`with_leaf`)
       whether it reads a column of the row (``F()``).
 
 The shape (:func:`shape`, :func:`slice_stop`, :func:`unsliced`,
-:func:`locks_rows`, :func:`has_filters`, :func:`statement`)
+:func:`ungrouped`, :func:`locks_rows`, :func:`has_filters`, :func:`statement`)
     - ``low_mark`` and ``high_mark`` are the slice, ``clear_limits()``
       removes it; ``order_by`` and ``extra_order_by`` are the explicit
       ordering, ``standard_ordering`` is False after ``reverse()``;
@@ -37,8 +37,12 @@ The shape (:func:`shape`, :func:`slice_stop`, :func:`unsliced`,
       names to expressions with ``contains_aggregate`` and
       ``contains_over_clause``, and so does ``where``.
     - A joined table is a ``Join`` in ``alias_map`` whose ``join_field`` is
-      the relation it follows; ``alias_refcount[alias]`` is 0 for a join
-      nothing uses any more (``exclude()`` moves it into a subquery).
+      the relation it follows and whose ``parent_alias`` is the table it
+      joins; ``alias_refcount[alias]`` is 0 for a join nothing uses any
+      more (``exclude()`` moves it into a subquery), and each column an
+      expression reads through a join (a ``Col`` and its ``alias``)
+      referenced every join of its path once: ``unref_alias()`` releases
+      them, a join of count 0 is left out of FROM.
 
 :func:`self_check` verifies this contract at the first analysis on a Django
 release outside :data:`TESTED_DJANGO` (once per process, no query, no
@@ -113,6 +117,7 @@ __all__ = [
     "sql_shape",
     "statement",
     "tested_release",
+    "ungrouped",
     "unsliced",
     "with_leaf",
     "without_leaf",
@@ -397,6 +402,57 @@ def _multi_valued_join(query: Query) -> ForeignObjectRel | None:
     return None
 
 
+def ungrouped(queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any] | None:
+    """``queryset``'s rows of the model without its GROUP BY and the
+    aggregates that made it, the joins they alone read dropped: the rows
+    whose keys a grouped page reads first, then looks up grouped.
+
+    ``queryset`` itself when it is not grouped; None when no such rows can
+    stand for its groups: on the fallback, when a filter is on an aggregate
+    (HAVING) or a group may hold several rows, and when a relation that can
+    match a row several times stays joined.
+    """
+    if not private_analysis():
+        return None
+    return _ungrouped(queryset)
+
+
+def _ungrouped(queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any] | None:
+    query = queryset.query
+    if query.group_by is None:
+        return queryset
+    if query.where.contains_aggregate or not _one_group_per_row(query):
+        return None
+    clone = queryset.all()
+    query = clone.query
+    dropped = {
+        name
+        for name, annotation in query.annotations.items()
+        if getattr(annotation, "contains_aggregate", False)
+    }
+    for name in dropped:
+        for alias in _joins_read(query, query.annotations.pop(name)):
+            query.unref_alias(alias)
+    if query.annotation_select_mask is not None:
+        query.set_annotation_mask(set(query.annotation_select_mask) - dropped)
+    query.group_by = None
+    if _multi_valued_join(query) is not None:
+        return None
+    return clone
+
+
+def _joins_read(query: Query, expression: Any) -> Iterator[str]:
+    """The joined aliases each column of ``expression`` was joined by, once
+    per column, as ``setup_joins`` referenced them."""
+    for node in expression.flatten():
+        if not isinstance(node, Col):
+            continue
+        alias = node.alias
+        while isinstance(join := query.alias_map.get(alias), Join):
+            yield alias
+            alias = join.parent_alias
+
+
 def slice_stop(queryset: QuerySet[Any, Any]) -> int | None:
     """The slice's stop of ``queryset`` (``[:n]``); None when unsliced, and
     on the fallback, whose shape check refuses every slice."""
@@ -653,6 +709,14 @@ def _shapes_hold(parent: Any) -> bool:
     for sample, differences in shapes.values():
         if shape(sample) != dataclasses.replace(plain, **differences):
             return False
+    # Without its aggregate, the join it read and its GROUP BY, a queryset
+    # grouped by its rows is plain; one grouped by a filter's aggregate has
+    # no such rows.
+    per_row = _ungrouped(base.annotate(n=Count("children")).filter(number=1))
+    if per_row is None or shape(per_row) != plain:
+        return False
+    if _ungrouped(base.annotate(n=Count("children")).filter(n__gt=1)) is not None:
+        return False
     # Read as locks_rows() and has_filters() read them (which would ask for
     # this check again).
     return (

@@ -127,11 +127,15 @@ class PageGuard:
     #: The index can be named in a hint: its name is the one the model
     #: declares, and it leads with the IN column a page walks.
     hintable: bool = True
-    #: The index orders the IN column by the column's own comparison (no
-    #: operator class of its own): a range of one value on the column is
-    #: read from it. ``varchar_pattern_ops`` serves ``=`` but no range
-    #: under the column's collation.
-    ranges_in_column: bool = True
+    #: The ``order_by()`` arguments in which the index gives the rows of a
+    #: range of one value of the IN column (``col >= v AND col <= v``) in
+    #: the keys' order: the IN column where the index has it, in the
+    #: direction the scan reads it, among the keys. None where no such
+    #: range reads the keys in order: the index orders the column by an
+    #: operator class of its own (``varchar_pattern_ops`` serves ``=`` but
+    #: no range under the column's collation), or it is served only because
+    #: it is unique before the keys end.
+    range_order: tuple[str, ...] | None = None
     #: The PostgreSQL settings turned off around a page statement.
     settings: tuple[str, ...] = PLANNER_SETTINGS
 
@@ -265,7 +269,7 @@ def page_guard(
         index_name=serving.name,
         table=model._meta.db_table,
         hintable=_hintable(serving, in_column),
-        ranges_in_column=_ranges(serving, in_column),
+        range_order=_range_order(best, keys, in_column),
     )
 
 
@@ -309,11 +313,28 @@ def _hintable(index: ModelIndex, in_column: str | None) -> bool:
     return declared and leads
 
 
-def _ranges(index: ModelIndex, in_column: str | None) -> bool:
-    return any(
-        column.attname == in_column and column.opclass is None
-        for column in index.columns
-    )
+def _range_order(
+    best: IndexFit, keys: Sequence[Key], in_column: str | None
+) -> tuple[str, ...] | None:
+    """See ``PageGuard.range_order``: the index's columns up to the last key,
+    but the ones the page's equalities fix (constants, in any order)."""
+    names = {key.name: key for key in keys}
+    order: list[str] = []
+    left = set(names)
+    for column in best.index.columns:
+        if not left:
+            break
+        if column.attname == in_column:
+            if column.opclass is not None:
+                return None
+            descending = column.descending != best.reversed_scan
+            order.append(f"-{in_column}" if descending else in_column)
+        elif column.attname in left:
+            order.append(names[column.attname].ordering)
+            left.discard(column.attname)
+    if left or in_column is None or in_column not in best.fixed:
+        return None
+    return tuple(order)
 
 
 def _one_value_page(

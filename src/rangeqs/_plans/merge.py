@@ -6,10 +6,10 @@ database merges the values for an IN list (findings §1); each sorts every
 remaining match instead. A merge page asks for the next ``step`` rows of
 each value separately and merges them, in one statement:
 
-- PostgreSQL, when the IN column is an integer or text and the keys are
-  of one direction and never NULL: the page's keys come from the serving
-  index, a share of each value's next keys from one subquery run for each
-  listed value, and its rows by primary key
+- PostgreSQL, when the IN column is an integer or text whose serving index
+  reads a range of one value in the keys' order: the page's keys come from
+  the serving index, a share of each value's next keys from one subquery
+  run for each listed value, and its rows by primary key
   (``MergePlan._prepare_bounded_keys``): a branch ``group_id = v AND id > z
   ORDER BY id`` could also be read from the primary key in order (by
   ``(seen, id)``, from an index on them), and the planner takes that way
@@ -51,6 +51,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Lookup
 
 from rangeqs import _django
+from rangeqs._django.query import ungrouped
 from rangeqs._inlist import in_list_condition, in_values, rewrite_in_lists
 from rangeqs._listed import (
     db_values,
@@ -115,6 +116,10 @@ class MergePlan(PageStrategy):
         self._column = condition.field.attname
         self._field = condition.field
         self._others = without_condition(self.queryset, condition)
+        # The rows whose keys a page reads first: a queryset grouped by its
+        # rows (an aggregate annotation) would group a value's keys before
+        # ordering them.
+        self._key_rows = ungrouped(self._others)
         assert condition.lookup is not None
         self._listed = in_values(condition.lookup.lhs, condition.values)
         assert len(set(condition.values)) <= MERGE_MAX_VALUES
@@ -210,18 +215,12 @@ class MergePlan(PageStrategy):
         return (
             self.guard is not None
             and connection.vendor in _LAZY_MERGE_VENDORS
-            # Grouped by the model's rows (an aggregate annotation), a
-            # value's keys would be grouped before they are ordered.
-            and self.queryset.query.group_by is None
+            and self._key_rows is not None
             and self.compiled_pages
-            # The cut and the page are row comparisons of the keys: one
-            # direction, no NULLs.
-            and all(key.descending == self.keys[0].descending for key in self.keys)
-            and not any(key.nullable for key in self.keys)
-            # A value's keys are a range of the IN column, where the serving
-            # index orders it by its own comparison (no operator class).
+            # A value's keys are a range of the IN column, which the serving
+            # index reads in the keys' order.
             and equal_as_range(self._field)
-            and self.guard.ranges_in_column
+            and self.guard.range_order is not None
         )
 
     def _prepare_bounded_keys(
@@ -259,13 +258,20 @@ class MergePlan(PageStrategy):
         ANY(ARRAY(...))``, computed once: ``IN (...)`` would be a join,
         which the planner may run as a walk of the primary key).
 
-        Keys other than the primary key alone (``seen, id``) are compared as
-        a row, the cut too, and the page's rows, looked up by primary key,
-        are sorted by them: at most ``size`` rows, behind a first sort key
-        no index gives (``_SORTED_ROWS_FIRST``).
+        Keys other than the primary key alone (``seen, id``) are numbered
+        in the page's order, and the cut is a number; the page's rows, looked
+        up by primary key, are sorted by them: at most ``size`` rows, behind
+        a first sort key no index gives (``_SORTED_ROWS_FIRST``). The
+        subquery reads them in the serving index's order
+        (``PageGuard.range_order``), the IN column where the index has it.
+
+        A queryset grouped by its rows reads its keys from its rows
+        ungrouped (``rangeqs._django.query.ungrouped``) and groups the page's
+        rows.
         """
         assert self.guard is not None
-        descending = self.keys[0].descending
+        assert self.guard.range_order is not None
+        assert self._key_rows is not None
         values = self._branch_values(connection)
         table = values_table(
             self._field, db_values(self._field, values, connection), connection
@@ -273,18 +279,17 @@ class MergePlan(PageStrategy):
         assert table is not None
         # The value that the lateral subquery over rangeqs_values is run for.
         listed = RawSQL("rangeqs_values.v", (), output_field=self._field)
-        prefix = "-" if descending else ""
         # The primary key alone is compared as itself; other keys as a row,
         # beside the primary key that finds the page's rows.
         by_pk = len(self.keys) == 1 and bool(self.keys[0].field.primary_key)
         selected = ["pk"] if by_pk else [*(key.name for key in self.keys), "pk"]
         orderings = [key.ordering for key in self.keys]
         first_keys = (
-            self._others.filter(
+            self._key_rows.filter(
                 Q(**{f"{self._column}__gte": listed, f"{self._column}__lte": listed}),
                 bound,
             )
-            .order_by(f"{prefix}{self._column}", *orderings)
+            .order_by(*self.guard.range_order)
             .values_list(*selected)
         )
         shared = _SharedKeys(
@@ -292,8 +297,8 @@ class MergePlan(PageStrategy):
             keys=first_keys,
             share=key_share(size, len(values)),
             size=size,
-            descending=descending,
-            key_count=0 if by_pk else len(self.keys),
+            directions=tuple(key.descending for key in self.keys),
+            by_pk=by_pk,
             repeats=is_text(self._field),
         )
         # By the primary key alone, the rows are read from it in order: no
@@ -477,12 +482,13 @@ class _SharedKeys:
     #: The listed values as a derived table ``rangeqs_values(v)``.
     values: tuple[str, list[Any]]
     #: One listed value's keys, in the page's order: the primary key alone
-    #: (``key_count`` 0), or ``key_count`` keys and then the primary key.
+    #: (``by_pk``), or the keys and then the primary key.
     keys: QuerySet[Any, Any]
     share: int
     size: int
-    descending: bool
-    key_count: int = 0
+    #: Each key's direction (``descending``).
+    directions: tuple[bool, ...]
+    by_pk: bool = True
     #: Two listed values may read the same keys: text, which a collation
     #: Django was not told of may find equal (an integer never repeats).
     repeats: bool = False
@@ -496,31 +502,55 @@ class _SharedKeys:
         _, whole_sql, whole_params = _django.compile_statement(
             self.keys[: self.size], connection
         )
-        within, direction = (">=", "DESC") if self.descending else ("<=", "ASC")
-        names = [f"k{n}" for n in range(1, self.key_count + 1)]
-        columns = ", ".join([*names, "pk"])
-        if self.key_count:
-            cut, up_to_cut = self._row_cut(names, within)
+        if self.by_pk:
+            names, columns = ["pk"], "pk"
         else:
-            cut, up_to_cut = self._pk_cut(within)
+            names = [f"k{n}" for n in range(1, len(self.directions) + 1)]
+            columns = ", ".join([*names, "pk"])
+        # Each key in its direction, NULLs where the database puts them, as
+        # the page orders them.
+        order = ", ".join(
+            f"{name} {'DESC' if descending else 'ASC'}"
+            for name, descending in zip(names, self.directions, strict=True)
+        )
+        if self.by_pk:
+            shares, numbered, at = "rangeqs_shares", "", "pk"
+            backwards = self.directions[0]
+        else:
+            # Keys of several columns, of mixed directions or NULL, compare
+            # as their number in the page's order.
+            shares, at, backwards = "rangeqs_numbered", "rangeqs_at", False
+            numbered = (
+                "rangeqs_numbered AS MATERIALIZED (SELECT *, row_number() OVER "
+                f"(ORDER BY {order}) AS rangeqs_at FROM rangeqs_shares), "
+            )
+        within = ">=" if backwards else "<="
+        last, nearest = ("min", "max") if backwards else ("max", "min")
         # ``cut``: the nearest last key of a value that filled its share (none
-        # when none did); every listed value's keys up to it are in
-        # rangeqs_shares. The second member runs only when the first is
+        # when none did); every listed value's keys up to it are in the
+        # shares. Aggregates, not a window over each value's keys: a
+        # HashAggregate, a quarter faster (the benchmark's sparse set,
+        # PostgreSQL 15). The second member runs only when the first is
         # short of the page (a one-time filter): never both. Where values
         # may repeat keys, keys are counted and taken once each.
-        order = ", ".join(f"{name} {direction}" for name in (names or ["pk"]))
+        cut = (
+            f"SELECT {nearest}(last) AS at FROM (SELECT {last}({at}) AS last "
+            f"FROM {shares} GROUP BY v HAVING count(*) = {self.share:d}) "
+            f"AS rangeqs_filled HAVING count(*) > 0"
+        )
+        up_to_cut = f"{at} {within} (SELECT at FROM rangeqs_cut)"
         once = "DISTINCT " if self.repeats else ""
         sql = (
             "WITH rangeqs_shares AS MATERIALIZED ("
             f"SELECT rangeqs_values.v, rangeqs_next.* FROM {values_sql} "
             f"CROSS JOIN LATERAL ({share_sql}) AS rangeqs_next({columns})), "
-            f"rangeqs_cut AS MATERIALIZED ({cut}), "
+            f"{numbered}rangeqs_cut AS MATERIALIZED ({cut}), "
             "rangeqs_enough AS MATERIALIZED (SELECT NOT EXISTS (SELECT FROM "
             f"rangeqs_cut) OR (SELECT count(*) FROM (SELECT {once}pk FROM "
-            f"rangeqs_shares WHERE {up_to_cut}) AS rangeqs_within) >= {self.size:d} "
+            f"{shares} WHERE {up_to_cut}) AS rangeqs_within) >= {self.size:d} "
             "AS enough) "
             f"SELECT pk FROM (SELECT {once}{columns} FROM ("
-            f"SELECT {columns} FROM rangeqs_shares WHERE (NOT EXISTS (SELECT FROM "
+            f"SELECT {columns} FROM {shares} WHERE (NOT EXISTS (SELECT FROM "
             f"rangeqs_cut) OR {up_to_cut}) AND (SELECT enough FROM rangeqs_enough) "
             f"UNION ALL SELECT rangeqs_next.* FROM {values_sql} CROSS JOIN LATERAL "
             f"({whole_sql}) AS rangeqs_next({columns}) "
@@ -529,35 +559,6 @@ class _SharedKeys:
         )
         params = [*values_params, *share_params, *values_params, *whole_params]
         return sql, params
-
-    def _pk_cut(self, within: str) -> tuple[str, str]:
-        """The cut of primary keys, and the condition of the keys up to it.
-
-        Aggregates over the shares: a HashAggregate, a quarter faster than
-        numbering each value's keys by a window (the benchmark's sparse
-        set, PostgreSQL 15)."""
-        last, nearest = ("min", "max") if self.descending else ("max", "min")
-        cut = (
-            f"SELECT {nearest}(last) AS pk FROM (SELECT {last}(pk) AS last "
-            f"FROM rangeqs_shares GROUP BY v HAVING count(*) = {self.share:d}) "
-            f"AS rangeqs_filled HAVING count(*) > 0"
-        )
-        return cut, f"pk {within} (SELECT pk FROM rangeqs_cut)"
-
-    def _row_cut(self, names: list[str], within: str) -> tuple[str, str]:
-        """The cut of rows of keys, and the condition of the keys up to it."""
-        keys = ", ".join(names)
-        backwards = "ASC" if self.descending else "DESC"
-        forwards = "DESC" if self.descending else "ASC"
-        cut = (
-            f"SELECT {keys} FROM (SELECT {keys}, row_number() OVER (PARTITION BY v "
-            f"ORDER BY {', '.join(f'{name} {backwards}' for name in names)}) "
-            "AS rangeqs_from_end, count(*) OVER (PARTITION BY v) AS rangeqs_count "
-            "FROM rangeqs_shares) AS rangeqs_ends WHERE rangeqs_from_end = 1 "
-            f"AND rangeqs_count = {self.share:d} "
-            f"ORDER BY {', '.join(f'{name} {forwards}' for name in names)} LIMIT 1"
-        )
-        return cut, f"({keys}) {within} (SELECT {keys} FROM rangeqs_cut)"
 
 
 def key_share(size: int, values: int) -> int:

@@ -10,6 +10,7 @@ __all__ = [
     "BareTag",
     "ExactRow",
     "LegacyKeyRow",
+    "MixedSeenRow",
     "PatternTag",
     "PlanRow",
     "PlanTag",
@@ -75,6 +76,32 @@ class SeenRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group_id}/{self.seen}/{self.pk}"
+
+
+class MixedSeenRow(models.Model):
+    """Rows walked within groups by keys of mixed directions, ``("-seen",
+    "id")`` (the serving index ``(group_id, -seen, id)``, and ``(-seen, id)``,
+    which gives that order too), or with a key that may be NULL, ``("-seen",
+    "hit", "id")`` (``(group_id, -seen, hit, id)``, and ``(-seen, hit,
+    id)``)."""
+
+    id = models.BigAutoField(primary_key=True)
+    group_id = models.IntegerField()
+    seen = models.IntegerField()
+    hit = models.IntegerField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["group_id", "-seen", "id"], name="plans_mixed_group"),
+            models.Index(fields=["-seen", "id"], name="plans_mixed_seen"),
+            models.Index(
+                fields=["group_id", "-seen", "hit", "id"], name="plans_mixed_hit"
+            ),
+            models.Index(fields=["-seen", "hit", "id"], name="plans_mixed_seen_hit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}/{self.seen}/{self.hit}/{self.pk}"
 
 
 class BareTag(models.Model):
