@@ -8,8 +8,10 @@ of any length, make every case: values that interleave, values that come
 first or last, values with fewer rows than their share, listed values with
 no rows; for an integer IN column, a text one under a case-insensitive
 collation where the database has one (listed values that the column finds
-equal), and keys of more than the primary key. Django's own evaluation of
-the same queryset is the answer, on every database.
+equal), keys of more than the primary key, of one direction, of mixed
+directions and with a key that may be NULL, and querysets grouped by their
+rows. Django's own evaluation of the same queryset is the answer, on every
+database.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,20 +66,25 @@ class MergeByKeysProperties(TestCase):
         step=st.integers(1, 60),
         descending=st.booleans(),
         stop=st.integers(0, 200),
+        grouped=st.booleans(),
     )
     def test_merge_pages_yield_djangos_rows_whatever_runs_the_values_come_in(
         self,
+        *,
         runs: list[tuple[int, int]],
         listed: list[int],
         step: int,
         descending: bool,
         stop: int,
+        grouped: bool,
     ) -> None:
         make_runs(runs)
         order_by = ("-id",) if descending else ("id",)
-        assert_merge_walks_yield(
-            PlanRow.objects.filter(group_id__in=listed), order_by, step=step, stop=stop
-        )
+        queryset = PlanRow.objects.filter(group_id__in=listed)
+        if grouped:
+            # Grouped by its rows: keys from the rows ungrouped.
+            queryset = queryset.annotate(rows=Count("id"))
+        assert_merge_walks_yield(queryset, order_by, step=step, stop=stop)
 
     @settings(max_examples=40, deadline=None)
     @given(

@@ -279,8 +279,9 @@ class MergePlan(PageStrategy):
         assert table is not None
         # The value that the lateral subquery over rangeqs_values is run for.
         listed = RawSQL("rangeqs_values.v", (), output_field=self._field)
-        # The primary key alone is compared as itself; other keys as a row,
-        # beside the primary key that finds the page's rows.
+        # The primary key alone is compared as itself; other keys by their
+        # number in the page's order, beside the primary key that finds the
+        # page's rows.
         by_pk = len(self.keys) == 1 and bool(self.keys[0].field.primary_key)
         selected = ["pk"] if by_pk else [*(key.name for key in self.keys), "pk"]
         orderings = [key.ordering for key in self.keys]
