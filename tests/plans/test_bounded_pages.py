@@ -810,25 +810,35 @@ def _keys_read(nodes: list[dict[str, Any]]) -> int:
 
 #: A walk ordered by the primary key, and one by compound keys, with the
 #: model whose index serves each.
-KEY_SHAPES: dict[str, tuple[type[PlanRow | SeenRow], tuple[str, ...], str]] = {
+KeyModel = PlanRow | SeenRow | MixedSeenRow
+
+KEY_SHAPES: dict[str, tuple[type[KeyModel], tuple[str, ...], str]] = {
     "id": (PlanRow, ("id",), "plans_row_group_id"),
     "-id": (PlanRow, ("-id",), "plans_row_group_id"),
     "seen,id": (SeenRow, ("seen", "id"), "plans_seen_group"),
     "-seen,-id": (SeenRow, ("-seen", "-id"), "plans_seen_group"),
+    "seen,-id": (MixedSeenRow, ("seen", "-id"), "plans_mixed_group"),
+    "-seen,hit,id": (MixedSeenRow, ("-seen", "hit", "id"), "plans_mixed_hit"),
+    "id by (-group_id, id)": (MixedSeenRow, ("id",), "plans_mixed_desc_group"),
+    "-id by (-group_id, id)": (MixedSeenRow, ("-id",), "plans_mixed_desc_group"),
 }
 
 
-def _grouped_rows(model: type[PlanRow | SeenRow], runs: list[tuple[int, int]]) -> None:
+def _grouped_rows(model: type[KeyModel], runs: list[tuple[int, int]]) -> None:
     """Rows in runs of one group (:func:`make_runs`), then ANALYZE. SeenRow's
-    ``seen`` grows by one every other row, so that ``id`` breaks its ties."""
+    and MixedSeenRow's ``seen`` grows by one every other row, so that ``id``
+    breaks its ties; every third ``hit`` is NULL."""
+    groups = list(enumerate(group for group, count in runs for _ in range(count)))
     if model is PlanRow:
         make_runs(runs)
-    else:
+    elif model is SeenRow:
         SeenRow.objects.bulk_create(
-            SeenRow(group_id=group, seen=n // 2)
-            for n, group in enumerate(
-                group for group, count in runs for _ in range(count)
-            )
+            SeenRow(group_id=group, seen=n // 2) for n, group in groups
+        )
+    else:
+        MixedSeenRow.objects.bulk_create(
+            MixedSeenRow(group_id=group, seen=n // 2, hit=n % 2 if n % 3 else None)
+            for n, group in groups
         )
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

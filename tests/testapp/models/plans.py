@@ -83,7 +83,7 @@ class MixedSeenRow(models.Model):
     "id")`` (the serving index ``(group_id, -seen, id)``, and ``(-seen, id)``,
     which gives that order too), or with a key that may be NULL, ``("-seen",
     "hit", "id")`` (``(group_id, -seen, hit, id)``, and ``(-seen, hit,
-    id)``)."""
+    id)``); by ``id`` through ``(-group_id, id)``."""
 
     id = models.BigAutoField(primary_key=True)
     group_id = models.IntegerField()
@@ -98,6 +98,9 @@ class MixedSeenRow(models.Model):
                 fields=["group_id", "-seen", "hit", "id"], name="plans_mixed_hit"
             ),
             models.Index(fields=["-seen", "hit", "id"], name="plans_mixed_seen_hit"),
+            # The IN column backwards before keys forwards: read by id, the
+            # index gives ORDER BY group_id DESC, id.
+            models.Index(fields=["-group_id", "id"], name="plans_mixed_desc_group"),
         ]
 
     def __str__(self) -> str:
