@@ -133,8 +133,8 @@ class PageGuard:
     #: direction the scan reads it, among the keys. None where no such
     #: range reads the keys in order: the index orders the column by an
     #: operator class of its own (``varchar_pattern_ops`` serves ``=`` but
-    #: no range under the column's collation), or it is served only because
-    #: it is unique before the keys end.
+    #: no range under the column's collation), holds it after a key, or is
+    #: served only because it is unique before the keys end.
     range_order: tuple[str, ...] | None = None
     #: The PostgreSQL settings turned off around a page statement.
     settings: tuple[str, ...] = PLANNER_SETTINGS
@@ -318,6 +318,9 @@ def _range_order(
 ) -> tuple[str, ...] | None:
     """See ``PageGuard.range_order``: the index's columns up to the last key,
     but the ones the page's equalities fix (constants, in any order)."""
+    if in_column is None or in_column not in best.fixed:
+        # The IN column after a key: a range there is no start of a scan.
+        return None
     names = {key.name: key for key in keys}
     order: list[str] = []
     left = set(names)
@@ -332,7 +335,7 @@ def _range_order(
         elif column.attname in left:
             order.append(names[column.attname].ordering)
             left.discard(column.attname)
-    if left or in_column is None or in_column not in best.fixed:
+    if left:
         return None
     return tuple(order)
 
